@@ -1,0 +1,1 @@
+//! Pure artifact assembly: no I/O, no clock, no randomness.

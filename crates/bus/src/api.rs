@@ -1,0 +1,135 @@
+//! The bus traits and their data types: the contract every implementation
+//! (embedded, Kafka) keeps.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// Topic names, built from a configurable prefix (default `causeway`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    pub ce: String,
+    pub alerts: String,
+    pub artifacts: String,
+    pub dead_letter: String,
+}
+
+impl Topics {
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            ce: format!("{prefix}.ce"),
+            alerts: format!("{prefix}.alerts"),
+            artifacts: format!("{prefix}.artifacts"),
+            dead_letter: format!("{prefix}.dead-letter"),
+        }
+    }
+
+    pub fn all(&self) -> [&str; 4] {
+        [&self.ce, &self.alerts, &self.artifacts, &self.dead_letter]
+    }
+}
+
+/// A record to publish. Records with the same key land in the same
+/// partition, in publish order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Record {
+    pub fn new(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+        Self { key: key.into(), value: value.into(), headers: Vec::new() }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
+    }
+}
+
+/// A consumed record and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+    pub record: Record,
+}
+
+/// How a topic is created when missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: u32,
+    pub replication: u16,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// Backpressure: the bus cannot take more now. Retryable; callers answer
+    /// 503 / `UNAVAILABLE` with Retry-After.
+    #[error("bus is full, retry after {retry_after:?}")]
+    Full { retry_after: Duration },
+    /// The bus cannot be reached now. Retryable.
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    /// The topic does not exist.
+    #[error("unknown topic {0}")]
+    UnknownTopic(String),
+    /// Not retryable: misconfiguration, corruption, a fatal broker error.
+    #[error("bus failure: {0}")]
+    Fatal(String),
+}
+
+impl BusError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, BusError::Full { .. } | BusError::Unavailable(_))
+    }
+}
+
+/// Publishes records and opens consumers.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Creates the topics that do not exist yet.
+    async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), BusError>;
+
+    /// Publishes records to one topic. Returns only when every record is
+    /// durably accepted (acks=all on Kafka, fsync'd on the embedded bus); on
+    /// error, the caller must treat the whole call as not accepted (records
+    /// may still appear: delivery is at least once, consumers de-duplicate).
+    async fn publish(&self, topic: &str, records: Vec<Record>) -> Result<(), BusError>;
+
+    /// Joins consumer group `group` on `topic`. Consumption starts at the
+    /// group's committed position, or at the beginning for a new group.
+    async fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// Whether the bus is reachable now (for `/ready`).
+    async fn ready(&self) -> bool;
+}
+
+/// One group member's view of a topic.
+#[async_trait]
+pub trait Consumer: Send + 'static {
+    /// Up to `max` records, waiting at most `wait` for the first one; an
+    /// empty vector when none arrived. Records of one partition come in
+    /// offset order. Unacknowledged records are delivered again after a
+    /// restart or a rebalance.
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, BusError>;
+
+    /// Marks `delivery` and everything before it in its partition as
+    /// processed. Implementations may commit lazily; `commit` forces it.
+    async fn ack(&mut self, delivery: &Delivery) -> Result<(), BusError>;
+
+    /// Commits acknowledged positions now (on shutdown and rebalance).
+    async fn commit(&mut self) -> Result<(), BusError>;
+
+    /// Records published but not yet acknowledged by this group, summed over
+    /// the partitions this member holds (exported as consumer lag).
+    async fn lag(&mut self) -> Result<u64, BusError>;
+}

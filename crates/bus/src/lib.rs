@@ -1,0 +1,8 @@
+//! The bus: keyed records on topics, consumed by groups with at-least-once
+//! acknowledgement. Implementations are chosen by URL scheme
+//! (`embedded://PATH`, later `kafka://host:port`), and all of them pass the
+//! one conformance suite in `conformance`.
+
+mod api;
+
+pub use api::*;

@@ -1,0 +1,195 @@
+//! Alerts: the generic alert JSON of DESIGN §4, which every provider webhook
+//! and the alert topic normalize to.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DecodeError, FieldError};
+use crate::ids::TraceId;
+use crate::limits::{MAX_ALERT_FIELD_LEN, MAX_ALERT_TITLE_LEN, MAX_SERVICE_LEN};
+use crate::time_parse::parse_timestamp_text;
+use crate::validate::check_text;
+
+/// Where an alert came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSource {
+    Generic,
+    Pagerduty,
+    Opsgenie,
+    Slack,
+    Alertmanager,
+    Grafana,
+    Topic,
+}
+
+impl AlertSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSource::Generic => "generic",
+            AlertSource::Pagerduty => "pagerduty",
+            AlertSource::Opsgenie => "opsgenie",
+            AlertSource::Slack => "slack",
+            AlertSource::Alertmanager => "alertmanager",
+            AlertSource::Grafana => "grafana",
+            AlertSource::Topic => "topic",
+        }
+    }
+
+    /// Parses a source name; anything unknown is `Generic`, so a script's
+    /// own label ("nagios", "cron") is accepted rather than rejected.
+    pub fn parse_lenient(text: &str) -> AlertSource {
+        match text.to_ascii_lowercase().as_str() {
+            "pagerduty" => AlertSource::Pagerduty,
+            "opsgenie" => AlertSource::Opsgenie,
+            "slack" => AlertSource::Slack,
+            "alertmanager" | "prometheus" => AlertSource::Alertmanager,
+            "grafana" => AlertSource::Grafana,
+            "topic" => AlertSource::Topic,
+            _ => AlertSource::Generic,
+        }
+    }
+}
+
+/// A normalized alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    pub alert_id: String,
+    pub tenant_id: String,
+    pub service: String,
+    pub fired_at_unix_ns: u64,
+    pub title: String,
+    pub source: AlertSource,
+    /// The sender's own label when it is not one we know ("nagios").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<TraceId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+}
+
+/// `fired_at` as sent: RFC 3339 text or unix nanoseconds (number or string).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum FiredAt {
+    Nanos(u64),
+    Text(String),
+}
+
+/// The generic alert body: `POST /api/v1/alerts`.
+#[derive(Debug, Clone, Deserialize)]
+struct GenericAlertBody {
+    service: String,
+    fired_at: FiredAt,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    dedup_key: Option<String>,
+    #[serde(default)]
+    trace_id: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+}
+
+impl Alert {
+    /// Decodes the generic alert JSON. `tenant_id` comes from the credential
+    /// and `alert_id` from the caller (the gateway mints it).
+    pub fn from_generic_json(
+        body: &[u8],
+        tenant_id: &str,
+        alert_id: String,
+    ) -> Result<Alert, DecodeError> {
+        let raw: GenericAlertBody = serde_json::from_slice(body)
+            .map_err(|err| DecodeError::malformed("alert JSON", err))?;
+        check_text("service", &raw.service, MAX_SERVICE_LEN, true)?;
+        let fired_at_unix_ns = match raw.fired_at {
+            FiredAt::Nanos(ns) => ns,
+            FiredAt::Text(text) => {
+                parse_timestamp_text(&text).map_err(|msg| FieldError::new("fired_at", msg))?
+            }
+        };
+        if fired_at_unix_ns < crate::limits::MIN_TIMESTAMP_UNIX_NS {
+            return Err(FieldError::new(
+                "fired_at",
+                "is before 2020-01-01; send RFC 3339 text or unix epoch nanoseconds",
+            )
+            .into());
+        }
+        let title = raw.title.unwrap_or_else(|| format!("alert on {}", raw.service));
+        check_text("title", &title, MAX_ALERT_TITLE_LEN, false)?;
+        for (field, value) in [
+            ("source", &raw.source),
+            ("dedup_key", &raw.dedup_key),
+            ("severity", &raw.severity),
+        ] {
+            if let Some(text) = value {
+                check_text(field, text, MAX_ALERT_FIELD_LEN, false)?;
+            }
+        }
+        let trace_id = match raw.trace_id.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(
+                text.parse::<TraceId>()
+                    .map_err(|err| FieldError::new("trace_id", err.to_string()))?,
+            ),
+        };
+        let source_text = raw.source.unwrap_or_else(|| "generic".to_owned());
+        let source = AlertSource::parse_lenient(&source_text);
+        let source_label = (source == AlertSource::Generic && source_text != "generic")
+            .then_some(source_text);
+        Ok(Alert {
+            alert_id,
+            tenant_id: tenant_id.to_owned(),
+            service: raw.service,
+            fired_at_unix_ns,
+            title,
+            source,
+            source_label,
+            dedup_key: raw.dedup_key.filter(|key| !key.is_empty()),
+            trace_id,
+            severity: raw.severity.filter(|sev| !sev.is_empty()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_rfc3339_and_nanos() {
+        let body = br#"{"service":"payments","fired_at":"2026-11-21T00:00:00Z","title":"5xx","source":"pagerduty"}"#;
+        let alert = Alert::from_generic_json(body, "acme", "al-1".into()).expect("valid");
+        assert_eq!(alert.fired_at_unix_ns, 1_795_219_200_000_000_000);
+        assert_eq!(alert.source, AlertSource::Pagerduty);
+        assert_eq!(alert.tenant_id, "acme");
+        let body = br#"{"service":"payments","fired_at":1795219200000000000,"source":"nagios"}"#;
+        let alert = Alert::from_generic_json(body, "acme", "al-2".into()).expect("valid");
+        assert_eq!(alert.source, AlertSource::Generic);
+        assert_eq!(alert.source_label.as_deref(), Some("nagios"));
+        assert_eq!(alert.title, "alert on payments");
+    }
+
+    #[test]
+    fn names_bad_fields() {
+        let err = Alert::from_generic_json(br#"{"service":"","fired_at":1795219200000000000}"#, "t", "a".into())
+            .expect_err("empty service");
+        assert_eq!(err.field(), Some("service"));
+        let err = Alert::from_generic_json(br#"{"service":"x","fired_at":"soon"}"#, "t", "a".into())
+            .expect_err("bad time");
+        assert_eq!(err.field(), Some("fired_at"));
+        let err = Alert::from_generic_json(
+            br#"{"service":"x","fired_at":1795219200000000000,"trace_id":"nope"}"#,
+            "t",
+            "a".into(),
+        )
+        .expect_err("bad trace");
+        assert_eq!(err.field(), Some("trace_id"));
+        let err = Alert::from_generic_json(br#"{"fired_at":1}"#, "t", "a".into()).expect_err("missing");
+        assert!(matches!(err, DecodeError::Malformed { .. }), "{err}");
+    }
+}

@@ -1,0 +1,169 @@
+//! 16-byte identifiers. In JSON they are UUID text (the Incidentary wire
+//! format); OTLP trace ids are the same 16 bytes, OTLP span ids (8 bytes) are
+//! zero-extended on the right (see `CeId::from_span_id`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdParseError {
+    #[error("expected a UUID (36 characters with hyphens or 32 hex digits), got {len} characters")]
+    BadLength { len: usize },
+    #[error("expected a UUID, found a non-hex character")]
+    BadHex,
+    #[error("expected 16 bytes, got {len}")]
+    BadByteLength { len: usize },
+    #[error("the all-zero id is not a valid id")]
+    Zero,
+}
+
+fn parse_uuid_text(text: &str) -> Result<[u8; 16], IdParseError> {
+    let hex_digits: String = match text.len() {
+        36 => {
+            let bytes = text.as_bytes();
+            for pos in [8, 13, 18, 23] {
+                if bytes[pos] != b'-' {
+                    return Err(IdParseError::BadHex);
+                }
+            }
+            text.chars().filter(|c| *c != '-').collect()
+        }
+        32 => text.to_owned(),
+        len => return Err(IdParseError::BadLength { len }),
+    };
+    let mut out = [0u8; 16];
+    hex::decode_to_slice(&hex_digits, &mut out).map_err(|_| IdParseError::BadHex)?;
+    if out == [0u8; 16] {
+        return Err(IdParseError::Zero);
+    }
+    Ok(out)
+}
+
+fn bytes16(bytes: &[u8]) -> Result<[u8; 16], IdParseError> {
+    let out: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| IdParseError::BadByteLength { len: bytes.len() })?;
+    if out == [0u8; 16] {
+        return Err(IdParseError::Zero);
+    }
+    Ok(out)
+}
+
+macro_rules! id_type {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub [u8; 16]);
+
+        impl $name {
+            /// From 16 raw bytes; the all-zero id is rejected.
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, IdParseError> {
+                bytes16(bytes).map(Self)
+            }
+
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                &self.0
+            }
+
+            /// Lower-case hyphenated UUID text.
+            pub fn to_uuid_string(&self) -> String {
+                uuid::Uuid::from_bytes(self.0).hyphenated().to_string()
+            }
+
+            /// Lower-case 32-digit hex, as OTLP/JSON writes ids.
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdParseError;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                parse_uuid_text(text).map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_uuid_string())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.to_uuid_string())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.to_uuid_string())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+id_type!(TraceId, "A trace id: 16 bytes shared by every event of one request chain.");
+id_type!(CeId, "A causal event id: 16 bytes, unique per captured operation.");
+
+impl CeId {
+    /// An OTLP span id (8 bytes) zero-extended to 16: the span id is the
+    /// first 8 bytes, the last 8 are zero. Lossless and reversible.
+    pub fn from_span_id(span_id: &[u8]) -> Result<Self, IdParseError> {
+        let eight: [u8; 8] = span_id
+            .try_into()
+            .map_err(|_| IdParseError::BadByteLength { len: span_id.len() })?;
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&eight);
+        bytes16(&out).map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hyphenated_and_plain_hex() {
+        let a: TraceId = "3f7a0c5e-1b2d-4e6f-8a9b-0c1d2e3f4a5b".parse().expect("hyphenated");
+        let b: TraceId = "3f7a0c5e1b2d4e6f8a9b0c1d2e3f4a5b".parse().expect("plain");
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), "3f7a0c5e-1b2d-4e6f-8a9b-0c1d2e3f4a5b");
+        let upper: TraceId = "3F7A0C5E-1B2D-4E6F-8A9B-0C1D2E3F4A5B".parse().expect("upper");
+        assert_eq!(a, upper);
+    }
+
+    #[test]
+    fn rejects_bad_text() {
+        assert_eq!("abc".parse::<CeId>(), Err(IdParseError::BadLength { len: 3 }));
+        assert_eq!(
+            "3f7a0c5e-1b2d-4e6f-8a9b-0c1d2e3f4a5g".parse::<CeId>(),
+            Err(IdParseError::BadHex)
+        );
+        assert_eq!(
+            "3f7a0c5e_1b2d_4e6f_8a9b_0c1d2e3f4a5b".parse::<CeId>(),
+            Err(IdParseError::BadHex)
+        );
+        assert_eq!(
+            "00000000-0000-0000-0000-000000000000".parse::<CeId>(),
+            Err(IdParseError::Zero)
+        );
+    }
+
+    #[test]
+    fn span_ids_zero_extend() {
+        let id = CeId::from_span_id(&[1, 2, 3, 4, 5, 6, 7, 8]).expect("8 bytes");
+        assert_eq!(id.0, [1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(CeId::from_span_id(&[1, 2, 3]).is_err());
+        assert_eq!(CeId::from_span_id(&[0; 8]), Err(IdParseError::Zero));
+    }
+}

@@ -1,0 +1,1 @@
+//! Shared runtime: config loading, telemetry, admin server, shutdown.

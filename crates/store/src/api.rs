@@ -1,0 +1,175 @@
+//! The store traits and their data types.
+
+use async_trait::async_trait;
+use causeway_model::{CausalEvent, TraceId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Retryable: the store cannot be reached or is overloaded now.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// An immutable record exists with different content.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Not retryable: corruption, misconfiguration.
+    #[error("store failure: {0}")]
+    Fatal(String),
+}
+
+/// An SDK service notice (`POST /api/v1/services/events`), e.g. `pre_arm_start`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceNotice {
+    pub tenant_id: String,
+    pub service: String,
+    /// `pre_arm_start`, `pre_arm_end`, …
+    pub event: String,
+    pub received_at_unix_ns: u64,
+    /// The notice's `metadata` object, as JSON text (kept verbatim).
+    pub metadata_json: String,
+}
+
+/// The pre-alert window: events kept until they expire.
+#[async_trait]
+pub trait WindowStore: Send + Sync + 'static {
+    /// Writes events (all of one tenant or several) that expire at
+    /// `expires_at_unix_ns`. Idempotent by `(tenant_id, ce_id)`: writing an
+    /// event again keeps one copy. Returns once durable.
+    async fn put_events(&self, events: &[CausalEvent], expires_at_unix_ns: u64) -> Result<(), StoreError>;
+
+    /// Every stored event of one trace, ordered by `ce_id`.
+    async fn trace_events(&self, tenant_id: &str, trace_id: TraceId) -> Result<Vec<CausalEvent>, StoreError>;
+
+    /// Ids of traces with at least one event of `service` starting in
+    /// `[from_unix_ns, to_unix_ns]`, ascending, at most `limit`.
+    async fn service_traces(
+        &self,
+        tenant_id: &str,
+        service: &str,
+        from_unix_ns: u64,
+        to_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError>;
+
+    /// Events of a tenant starting in `[from_unix_ns, to_unix_ns]`, ordered
+    /// by start time then `ce_id`, at most `limit`.
+    async fn window_events(
+        &self,
+        tenant_id: &str,
+        from_unix_ns: u64,
+        to_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<CausalEvent>, StoreError>;
+
+    /// Stores an SDK notice with the same expiry rule as events.
+    async fn put_notice(&self, notice: &ServiceNotice, expires_at_unix_ns: u64) -> Result<(), StoreError>;
+
+    /// Notices of a tenant received in `[from_unix_ns, to_unix_ns]`, in order.
+    async fn notices(&self, tenant_id: &str, from_unix_ns: u64, to_unix_ns: u64) -> Result<Vec<ServiceNotice>, StoreError>;
+
+    /// Drops what expired at or before `now_unix_ns` without scanning what
+    /// has not; returns how many events were removed.
+    async fn expire(&self, now_unix_ns: u64) -> Result<u64, StoreError>;
+}
+
+/// An assembled, immutable artifact as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredArtifact {
+    pub artifact_id: String,
+    pub tenant_id: String,
+    pub alert_id: String,
+    pub service: String,
+    pub created_at_unix_ns: u64,
+    /// `sha256:<hex>` over `canonical_json`.
+    pub digest: String,
+    /// ≥128 random bits, URL-safe; the only key of the no-auth share link.
+    pub share_token: String,
+    pub canonical_json: Vec<u8>,
+}
+
+/// A listing row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactSummary {
+    pub artifact_id: String,
+    pub alert_id: String,
+    pub service: String,
+    pub created_at_unix_ns: u64,
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertPhase {
+    Pending,
+    Assembled,
+    Failed,
+}
+
+/// What `GET /api/v1/alerts/{id}` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertState {
+    pub alert_id: String,
+    pub tenant_id: String,
+    pub state: AlertPhase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub updated_at_unix_ns: u64,
+}
+
+#[async_trait]
+pub trait ArtifactStore: Send + Sync + 'static {
+    /// Stores an artifact once. Storing the same id again with the same
+    /// digest succeeds (idempotent); with another digest is `Conflict`.
+    async fn put_artifact(&self, artifact: &StoredArtifact) -> Result<(), StoreError>;
+
+    /// Tenant-scoped: another tenant's artifact is `None`.
+    async fn get_artifact(&self, tenant_id: &str, artifact_id: &str) -> Result<Option<StoredArtifact>, StoreError>;
+
+    async fn get_by_share_token(&self, token: &str) -> Result<Option<StoredArtifact>, StoreError>;
+
+    /// Newest first; `service` filters when given.
+    async fn list_artifacts(
+        &self,
+        tenant_id: &str,
+        service: Option<&str>,
+        since_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<ArtifactSummary>, StoreError>;
+
+    /// Upserts an alert's state.
+    async fn put_alert_state(&self, state: &AlertState) -> Result<(), StoreError>;
+
+    /// Tenant-scoped.
+    async fn get_alert_state(&self, tenant_id: &str, alert_id: &str) -> Result<Option<AlertState>, StoreError>;
+}
+
+/// Caller-side aggregate of one outbound edge over time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EdgeDelta {
+    pub caller: String,
+    /// The peer the caller named (host or service).
+    pub peer: String,
+    pub calls: u64,
+    /// Calls whose callee reported an event (propagation worked).
+    pub answered: u64,
+    pub errors: u64,
+}
+
+#[async_trait]
+pub trait TopologyStore: Send + Sync + 'static {
+    /// Adds `count` CEs to a tenant's usage for `month` (`yyyymm`) and
+    /// returns the new total.
+    async fn add_usage(&self, tenant_id: &str, month: u32, count: u64) -> Result<u64, StoreError>;
+
+    async fn usage(&self, tenant_id: &str, month: u32) -> Result<u64, StoreError>;
+
+    /// Adds edge counts (summing field by field per `(caller, peer)`).
+    async fn merge_edges(&self, tenant_id: &str, deltas: &[EdgeDelta]) -> Result<(), StoreError>;
+
+    /// Every edge of a tenant, ordered by `(caller, peer)`.
+    async fn edges(&self, tenant_id: &str) -> Result<Vec<EdgeDelta>, StoreError>;
+}
