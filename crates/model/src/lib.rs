@@ -3,17 +3,23 @@
 //! formats that produce validated CEs.
 
 pub mod alert;
+pub mod ce_batch;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod kind;
 pub mod limits;
+pub mod otlp;
 pub mod proto;
 pub mod time_parse;
 pub mod validate;
+pub mod wire_v1;
 
 pub use alert::{Alert, AlertSource};
+pub use ce_batch::{decode_ce_batch, encode_ce_batch, events_from_ce_batch};
 pub use error::{DecodeError, FieldError};
 pub use event::CausalEvent;
 pub use ids::{CeId, IdParseError, TraceId};
 pub use kind::Kind;
+pub use otlp::{decode_otlp_json, decode_otlp_protobuf, events_from_otlp};
+pub use wire_v1::{SdkBatch, SdkEnvelope, decode_sdk_batch};

@@ -28,3 +28,6 @@ pub const MIN_TIMESTAMP_UNIX_NS: u64 = 1_577_836_800 * 1_000_000_000;
 pub const MAX_ALERT_TITLE_LEN: usize = 1024;
 /// Longest alert source, dedup key or severity, in bytes.
 pub const MAX_ALERT_FIELD_LEN: usize = 256;
+/// Longest free-text envelope field of an SDK batch (`workspace_id`,
+/// `capture_mode`, `sdk_telemetry.sdk_version`, …), in bytes.
+pub const MAX_ENVELOPE_FIELD_LEN: usize = 256;
