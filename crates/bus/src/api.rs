@@ -40,7 +40,11 @@ pub struct Record {
 
 impl Record {
     pub fn new(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
-        Self { key: key.into(), value: value.into(), headers: Vec::new() }
+        Self {
+            key: key.into(),
+            value: value.into(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Self {
@@ -132,4 +136,24 @@ pub trait Consumer: Send + 'static {
     /// Records published but not yet acknowledged by this group, summed over
     /// the partitions this member holds (exported as consumer lag).
     async fn lag(&mut self) -> Result<u64, BusError>;
+}
+
+/// Record headers every producer sets, so consumers route and version records
+/// without decoding them first.
+pub mod headers {
+    /// What the record holds; one of the `TYPE_*` values.
+    pub const RECORD_TYPE: &str = "causeway-type";
+    /// The schema version of the value; consumers reject unknown majors.
+    pub const SCHEMA_VERSION: &str = "causeway-schema";
+    /// `causeway.v1.CeBatch` protobuf: the CEs of one (tenant, trace).
+    pub const TYPE_CE_BATCH: &[u8] = b"ce-batch";
+    /// JSON `ServiceNotice` (an SDK `pre_arm_start`/`pre_arm_end` notice).
+    pub const TYPE_NOTICE: &[u8] = b"notice";
+    /// `causeway.v1.Alert` protobuf.
+    pub const TYPE_ALERT_PROTO: &[u8] = b"alert";
+    /// Generic alert JSON (DESIGN §4), as outside producers write it.
+    pub const TYPE_ALERT_JSON: &[u8] = b"alert-json";
+    /// `causeway.v1.Artifact` protobuf.
+    pub const TYPE_ARTIFACT: &[u8] = b"artifact";
+    pub const SCHEMA_V1: &[u8] = b"1";
 }

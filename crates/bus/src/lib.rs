@@ -4,5 +4,11 @@
 //! one conformance suite in `conformance`.
 
 mod api;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod embedded;
+mod open;
 
 pub use api::*;
+pub use embedded::{EmbeddedBus, EmbeddedBusOptions};
+pub use open::open_bus;

@@ -65,7 +65,12 @@ pub trait WindowStore: Send + Sync + 'static {
     async fn put_notice(&self, notice: &ServiceNotice, expires_at_unix_ns: u64) -> Result<(), StoreError>;
 
     /// Notices of a tenant received in `[from_unix_ns, to_unix_ns]`, in order.
-    async fn notices(&self, tenant_id: &str, from_unix_ns: u64, to_unix_ns: u64) -> Result<Vec<ServiceNotice>, StoreError>;
+    async fn notices(
+        &self,
+        tenant_id: &str,
+        from_unix_ns: u64,
+        to_unix_ns: u64,
+    ) -> Result<Vec<ServiceNotice>, StoreError>;
 
     /// Drops what expired at or before `now_unix_ns` without scanning what
     /// has not; returns how many events were removed.

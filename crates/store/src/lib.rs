@@ -1,8 +1,14 @@
 //! The stores: the pre-alert window of causal events, artifacts and their
 //! share tokens, alert states, topology and usage. Implementations are chosen
-//! by URL scheme (`embedded://PATH`, `memory://`, later `scylla://…`) and all
-//! pass the one conformance suite.
+//! by URL scheme (`embedded://PATH`, later `scylla://…`) and all pass the one
+//! conformance suite.
 
 mod api;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod embedded;
+mod open;
 
 pub use api::*;
+pub use embedded::EmbeddedStore;
+pub use open::{Stores, open_stores};

@@ -1,0 +1,202 @@
+//! The embedded bus: a durable append-only log per topic and partition in a
+//! local directory, for `causeway standalone`. See docs/embedded-storage.md.
+
+mod consumer;
+mod frame;
+mod group;
+mod log;
+mod options;
+mod topic;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use async_trait::async_trait;
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::api::{Bus, BusError, Consumer, Record, TopicSpec};
+use consumer::EmbeddedConsumer;
+pub use options::EmbeddedBusOptions;
+use topic::Topic;
+use writer::{AppendRequest, PartitionAppend};
+
+/// The bus over a local directory. Cheap to share: clone the `Arc`.
+pub struct EmbeddedBus {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    topics_dir: PathBuf,
+    options: EmbeddedBusOptions,
+    topics: RwLock<HashMap<String, Arc<Topic>>>,
+    appends: std::sync::mpsc::Sender<AppendRequest>,
+    in_flight: Arc<Semaphore>,
+    next_member: AtomicU64,
+}
+
+fn io_fatal(context: &str, err: std::io::Error) -> BusError {
+    BusError::Fatal(format!("{context}: {err}"))
+}
+
+/// Topic names become directory names: keep them to a safe alphabet.
+fn valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte))
+}
+
+impl EmbeddedBus {
+    /// Opens (or creates) the bus in `dir` with default options.
+    pub async fn open(dir: impl AsRef<Path>) -> Result<Self, BusError> {
+        Self::open_with(dir, EmbeddedBusOptions::default()).await
+    }
+
+    /// Opens (or creates) the bus in `dir`, recovering every topic: torn
+    /// tails left by a crash are truncated.
+    pub async fn open_with(dir: impl AsRef<Path>, options: EmbeddedBusOptions) -> Result<Self, BusError> {
+        let topics_dir = dir.as_ref().join("topics");
+        let scan_dir = topics_dir.clone();
+        let topics = tokio::task::spawn_blocking(move || load_topics(&scan_dir))
+            .await
+            .map_err(|err| BusError::Fatal(format!("bus open task failed: {err}")))??;
+        let (appends, requests) = std::sync::mpsc::channel();
+        let writer_options = options.clone();
+        std::thread::Builder::new()
+            .name("causeway-bus-writer".into())
+            .spawn(move || writer::run(requests, writer_options))
+            .map_err(|err| io_fatal("starting the bus writer", err))?;
+        let in_flight = Arc::new(Semaphore::new(options.max_in_flight_records.max(1)));
+        let shared = Shared {
+            topics_dir,
+            options,
+            topics: RwLock::new(topics),
+            appends,
+            in_flight,
+            next_member: AtomicU64::new(1),
+        };
+        Ok(Self {
+            shared: Arc::new(shared),
+        })
+    }
+
+    fn topic(&self, name: &str) -> Result<Arc<Topic>, BusError> {
+        let topics = self.shared.topics.read().unwrap_or_else(PoisonError::into_inner);
+        topics
+            .get(name)
+            .cloned()
+            .ok_or_else(|| BusError::UnknownTopic(name.to_owned()))
+    }
+}
+
+fn load_topics(topics_dir: &Path) -> Result<HashMap<String, Arc<Topic>>, BusError> {
+    std::fs::create_dir_all(topics_dir).map_err(|err| io_fatal("creating the bus directory", err))?;
+    let mut topics = HashMap::new();
+    let entries = std::fs::read_dir(topics_dir).map_err(|err| io_fatal("reading the bus directory", err))?;
+    for entry in entries {
+        let path = entry.map_err(|err| io_fatal("reading the bus directory", err))?.path();
+        let Some(name) = path.file_name().and_then(|name| name.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        if !path.join("partitions").exists() {
+            continue;
+        }
+        let topic = Topic::open(&path, &name).map_err(|err| io_fatal(&format!("opening topic {name}"), err))?;
+        topics.insert(name, Arc::new(topic));
+    }
+    Ok(topics)
+}
+
+#[async_trait]
+impl Bus for EmbeddedBus {
+    async fn ensure_topics(&self, specs: &[TopicSpec]) -> Result<(), BusError> {
+        for spec in specs {
+            if !valid_topic_name(&spec.name) {
+                return Err(BusError::Fatal(format!(
+                    "invalid topic name {:?}: use letters, digits, '.', '_' and '-'",
+                    spec.name
+                )));
+            }
+            if self.topic(&spec.name).is_ok() {
+                continue;
+            }
+            let dir = self.shared.topics_dir.join(&spec.name);
+            let (name, partitions) = (spec.name.clone(), spec.partitions.max(1));
+            let topic = tokio::task::spawn_blocking(move || Topic::create(&dir, &name, partitions))
+                .await
+                .map_err(|err| BusError::Fatal(format!("topic creation task failed: {err}")))?
+                .map_err(|err| io_fatal(&format!("creating topic {}", spec.name), err))?;
+            let mut topics = self.shared.topics.write().unwrap_or_else(PoisonError::into_inner);
+            topics.entry(spec.name.clone()).or_insert_with(|| Arc::new(topic));
+        }
+        Ok(())
+    }
+
+    async fn publish(&self, topic_name: &str, records: Vec<Record>) -> Result<(), BusError> {
+        let topic = self.topic(topic_name)?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let wanted = records.len().min(self.shared.options.max_in_flight_records.max(1));
+        let permit = Arc::clone(&self.shared.in_flight)
+            .try_acquire_many_owned(u32::try_from(wanted).unwrap_or(u32::MAX))
+            .map_err(|_| BusError::Full {
+                retry_after: self.shared.options.retry_after,
+            })?;
+        let mut appends: Vec<PartitionAppend> = Vec::new();
+        for record in &records {
+            let partition = topic.partition_for(&record.key);
+            let index = match appends.iter().position(|append| append.partition == partition) {
+                Some(index) => index,
+                None => {
+                    appends.push(PartitionAppend {
+                        partition,
+                        bytes: Vec::new(),
+                        frame_lens: Vec::new(),
+                    });
+                    appends.len() - 1
+                }
+            };
+            let append = &mut appends[index];
+            let before = append.bytes.len();
+            frame::encode(record, &mut append.bytes);
+            append.frame_lens.push((append.bytes.len() - before) as u32);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.shared
+            .appends
+            .send(AppendRequest {
+                topic,
+                appends,
+                reply,
+                _permit: permit,
+            })
+            .map_err(|_| BusError::Fatal("the bus writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| BusError::Fatal("the bus writer stopped".into()))?
+    }
+
+    async fn subscribe(&self, topic_name: &str, group_name: &str) -> Result<Box<dyn Consumer>, BusError> {
+        let topic = self.topic(topic_name)?;
+        let group = {
+            let topic = Arc::clone(&topic);
+            let name = group_name.to_owned();
+            tokio::task::spawn_blocking(move || topic.group(&name))
+                .await
+                .map_err(|err| BusError::Fatal(format!("group load task failed: {err}")))?
+                .map_err(|err| io_fatal("loading consumer group offsets", err))?
+        };
+        let member = self.shared.next_member.fetch_add(1, Ordering::Relaxed);
+        Ok(Box::new(EmbeddedConsumer::join(topic, group, member)))
+    }
+
+    async fn ready(&self) -> bool {
+        self.shared.topics_dir.is_dir()
+    }
+}

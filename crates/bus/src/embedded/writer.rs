@@ -1,0 +1,167 @@
+//! The single writer thread with group commit: it takes every append request
+//! waiting, writes them partition by partition, fsyncs each touched segment
+//! once, then publishes the new records to readers and answers every caller.
+//! Concurrent publishers therefore share one fsync per partition.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+
+use crate::api::BusError;
+use crate::embedded::options::EmbeddedBusOptions;
+use crate::embedded::topic::Topic;
+
+/// Records of one publish call for one partition, already framed.
+pub struct PartitionAppend {
+    pub partition: u32,
+    pub bytes: Vec<u8>,
+    pub frame_lens: Vec<u32>,
+}
+
+pub struct AppendRequest {
+    pub topic: Arc<Topic>,
+    pub appends: Vec<PartitionAppend>,
+    pub reply: oneshot::Sender<Result<(), BusError>>,
+    /// Held until the request is answered: the bound on records in flight.
+    pub _permit: OwnedSemaphorePermit,
+}
+
+/// How many queued requests one group commit takes at most.
+const MAX_REQUESTS_PER_COMMIT: usize = 4096;
+/// How often retention runs when no segment rolled.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(30);
+
+/// One partition's share of a group commit: its topic, the concatenated
+/// frames, their lengths, and the indexes of the requests they came from.
+type Pending = (Arc<Topic>, Vec<u8>, Vec<u32>, Vec<usize>);
+
+struct ActiveFile {
+    base: u64,
+    file: File,
+}
+
+pub fn run(requests: Receiver<AppendRequest>, options: EmbeddedBusOptions) {
+    let mut active: BTreeMap<(String, u32), ActiveFile> = BTreeMap::new();
+    let mut topics_touched: BTreeMap<String, Arc<Topic>> = BTreeMap::new();
+    let mut last_retention = Instant::now();
+    while let Ok(first) = requests.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_REQUESTS_PER_COMMIT {
+            match requests.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        // Concatenate, per partition, in arrival order.
+        let mut per_partition: BTreeMap<(String, u32), Pending> = BTreeMap::new();
+        for (index, request) in batch.iter_mut().enumerate() {
+            for append in request.appends.drain(..) {
+                let entry = per_partition
+                    .entry((request.topic.name.clone(), append.partition))
+                    .or_insert_with(|| (Arc::clone(&request.topic), Vec::new(), Vec::new(), Vec::new()));
+                entry.1.extend_from_slice(&append.bytes);
+                entry.2.extend_from_slice(&append.frame_lens);
+                entry.3.push(index);
+            }
+        }
+        let mut failed: Vec<Option<String>> = vec![None; batch.len()];
+        let mut rolled = false;
+        let mut touched_now: BTreeMap<String, Arc<Topic>> = BTreeMap::new();
+        for ((name, partition), (topic, bytes, lens, owners)) in per_partition {
+            match append(&topic, partition, &bytes, &lens, &mut active, &options) {
+                Ok(did_roll) => rolled |= did_roll,
+                Err(err) => {
+                    tracing::error!(topic = %name, partition, error = %err, "bus append failed");
+                    for owner in owners {
+                        failed[owner] = Some(err.to_string());
+                    }
+                }
+            }
+            touched_now.entry(name).or_insert(topic);
+        }
+        for (name, topic) in touched_now {
+            topic.appended.notify_waiters();
+            topics_touched.entry(name).or_insert(topic);
+        }
+        for (request, failure) in batch.into_iter().zip(failed) {
+            let result = failure.map_or(Ok(()), |err| {
+                Err(BusError::Unavailable(format!("append failed: {err}")))
+            });
+            // A caller that gave up waiting is fine: its records are durable.
+            let _ = request.reply.send(result);
+        }
+        if rolled || last_retention.elapsed() >= RETENTION_INTERVAL {
+            for topic in topics_touched.values() {
+                apply_retention(topic, &options);
+            }
+            last_retention = Instant::now();
+        }
+        topics_touched.retain(|_, topic| Arc::strong_count(topic) > 1);
+    }
+}
+
+/// Appends framed records to the partition's last segment (rolling to a new
+/// one when full) and fsyncs; returns whether a segment rolled.
+fn append(
+    topic: &Topic,
+    partition: u32,
+    bytes: &[u8],
+    lens: &[u32],
+    active: &mut BTreeMap<(String, u32), ActiveFile>,
+    options: &EmbeddedBusOptions,
+) -> io::Result<bool> {
+    let (base, path, old_len, rolled) = {
+        let mut log = topic.log(partition);
+        let mut rolled = false;
+        let Some(last) = log.last() else {
+            return Err(io::Error::other("partition has no segment"));
+        };
+        if last.len > 0 && last.len + bytes.len() as u64 > options.segment_bytes {
+            let next_base = log.end_offset();
+            log.create_segment(next_base)?;
+            rolled = true;
+        }
+        let Some(last) = log.last() else {
+            return Err(io::Error::other("partition has no segment"));
+        };
+        (last.base, last.path.clone(), last.len, rolled)
+    };
+    let key = (topic.name.clone(), partition);
+    if active.get(&key).is_none_or(|file| file.base != base) {
+        let file = OpenOptions::new().append(true).open(&path)?;
+        active.insert(key.clone(), ActiveFile { base, file });
+    }
+    let Some(file) = active.get_mut(&key) else {
+        return Err(io::Error::other("active segment missing"));
+    };
+    let written = file.file.write_all(bytes).and_then(|()| file.file.sync_data());
+    if let Err(err) = written {
+        // Cut what may have reached the file so the next append starts on a
+        // frame boundary; recovery on open would cut it anyway.
+        let _ = file.file.set_len(old_len);
+        active.remove(&key);
+        return Err(err);
+    }
+    topic.log(partition).commit_append(lens);
+    Ok(rolled)
+}
+
+fn apply_retention(topic: &Topic, options: &EmbeddedBusOptions) {
+    for partition in 0..topic.partition_count() {
+        let committed_min = topic.committed_min(partition);
+        let removed =
+            topic
+                .log(partition)
+                .take_expired(committed_min, options.retention, options.retain_bytes_per_partition);
+        for path in removed {
+            if let Err(err) = std::fs::remove_file(&path) {
+                tracing::warn!(segment = %path.display(), error = %err, "bus could not delete a retired segment");
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Choosing the bus implementation from its URL.
+
+use std::sync::Arc;
+
+use crate::api::{Bus, BusError};
+use crate::embedded::EmbeddedBus;
+
+/// Opens the bus named by `url`:
+/// - `embedded://PATH`: the embedded bus in directory PATH, absolute
+///   (`embedded:///var/lib/causeway/bus`) or relative to the working
+///   directory (`embedded://./data/bus`, `embedded://data/bus`);
+/// - `kafka://…`: not built in this version.
+pub async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, BusError> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(BusError::Fatal(format!(
+            "bus url {url:?} has no scheme: use embedded://PATH (kafka:// is not built in this version)"
+        )));
+    };
+    match scheme {
+        "embedded" => {
+            if rest.is_empty() {
+                return Err(BusError::Fatal(
+                    "bus url embedded:// needs a directory: embedded://PATH".into(),
+                ));
+            }
+            Ok(Arc::new(EmbeddedBus::open(rest).await?))
+        }
+        "kafka" => Err(BusError::Fatal(
+            "the kafka bus is not built in this version; use embedded://PATH".into(),
+        )),
+        other => Err(BusError::Fatal(format!(
+            "unknown bus url scheme {other:?}: supported schemes are embedded:// (and kafka:// in a later version)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_text(result: Result<Arc<dyn Bus>, BusError>) -> String {
+        match result {
+            Ok(_) => panic!("expected an error"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn rejects_kafka_unknown_and_schemeless_urls() {
+        assert!(error_text(open_bus("kafka://localhost:9092").await).contains("kafka bus is not built"));
+        assert!(error_text(open_bus("nats://x").await).contains("embedded://"));
+        assert!(error_text(open_bus("/tmp/bus").await).contains("no scheme"));
+        assert!(error_text(open_bus("embedded://").await).contains("needs a directory"));
+    }
+
+    #[tokio::test]
+    async fn opens_an_absolute_embedded_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("embedded://{}", dir.path().display());
+        let bus = open_bus(&url).await.expect("open");
+        assert!(bus.ready().await);
+        assert!(dir.path().join("topics").is_dir());
+    }
+}

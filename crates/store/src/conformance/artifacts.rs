@@ -1,0 +1,106 @@
+//! Artifact and alert-state cases.
+
+use super::{StoreHarness, artifact};
+use crate::api::{AlertPhase, AlertState, StoreError, StoredArtifact};
+
+pub async fn artifacts_put_get_conflict_and_share(harness: &dyn StoreHarness) {
+    let stores = harness.open().await;
+    let stored = artifact("a", "art-1", "api", 10);
+    stores.artifacts.put_artifact(&stored).await.expect("put");
+    stores
+        .artifacts
+        .put_artifact(&stored)
+        .await
+        .expect("same digest again is fine");
+    let changed = StoredArtifact {
+        digest: "sha256:other".into(),
+        ..stored.clone()
+    };
+    assert!(matches!(
+        stores.artifacts.put_artifact(&changed).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        stores.artifacts.get_artifact("a", "art-1").await.expect("get"),
+        Some(stored.clone())
+    );
+    assert_eq!(stores.artifacts.get_artifact("a", "missing").await.expect("get"), None);
+    assert_eq!(
+        stores
+            .artifacts
+            .get_by_share_token(&stored.share_token)
+            .await
+            .expect("token"),
+        Some(stored)
+    );
+    assert_eq!(
+        stores
+            .artifacts
+            .get_by_share_token("no-such-token")
+            .await
+            .expect("token"),
+        None
+    );
+}
+
+pub async fn artifacts_list_newest_first_with_filter(harness: &dyn StoreHarness) {
+    let stores = harness.open().await;
+    for (id, service, created) in [("x1", "api", 10), ("x2", "db", 30), ("x3", "api", 20), ("x4", "api", 5)] {
+        stores
+            .artifacts
+            .put_artifact(&artifact("a", id, service, created))
+            .await
+            .expect("put");
+    }
+    let ids = |rows: Vec<crate::api::ArtifactSummary>| rows.into_iter().map(|r| r.artifact_id).collect::<Vec<_>>();
+    let all = stores.artifacts.list_artifacts("a", None, 0, 10).await.expect("list");
+    assert_eq!(all[0].digest, "sha256:x2");
+    assert_eq!(ids(all), vec!["x2", "x3", "x1", "x4"]);
+    assert_eq!(
+        ids(stores
+            .artifacts
+            .list_artifacts("a", Some("api"), 0, 10)
+            .await
+            .expect("list")),
+        vec!["x3", "x1", "x4"]
+    );
+    assert_eq!(
+        ids(stores
+            .artifacts
+            .list_artifacts("a", Some("api"), 10, 10)
+            .await
+            .expect("list")),
+        vec!["x3", "x1"]
+    );
+    assert_eq!(
+        ids(stores.artifacts.list_artifacts("a", None, 0, 2).await.expect("list")),
+        vec!["x2", "x3"]
+    );
+}
+
+pub async fn alert_state_upserts(harness: &dyn StoreHarness) {
+    let stores = harness.open().await;
+    let mut state = AlertState {
+        alert_id: "al-1".into(),
+        tenant_id: "a".into(),
+        state: AlertPhase::Pending,
+        artifact_id: None,
+        share_token: None,
+        error: None,
+        updated_at_unix_ns: 1,
+    };
+    stores.artifacts.put_alert_state(&state).await.expect("put");
+    assert_eq!(
+        stores.artifacts.get_alert_state("a", "al-1").await.expect("get"),
+        Some(state.clone())
+    );
+    state.state = AlertPhase::Assembled;
+    state.artifact_id = Some("art".into());
+    state.updated_at_unix_ns = 2;
+    stores.artifacts.put_alert_state(&state).await.expect("upsert");
+    assert_eq!(
+        stores.artifacts.get_alert_state("a", "al-1").await.expect("get"),
+        Some(state)
+    );
+    assert_eq!(stores.artifacts.get_alert_state("a", "al-2").await.expect("get"), None);
+}

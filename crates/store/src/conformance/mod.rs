@@ -1,0 +1,102 @@
+//! The conformance suite every store implementation passes, written once
+//! over the store traits. An implementation supplies a [`StoreHarness`] and
+//! instantiates the suite with
+//! [`store_conformance_suite!`](crate::store_conformance_suite), which
+//! expands to one `#[tokio::test]` per case.
+
+use async_trait::async_trait;
+use causeway_model::{CausalEvent, CeId, Kind, TraceId};
+
+use crate::api::StoredArtifact;
+use crate::open::Stores;
+
+mod artifacts;
+mod shared;
+mod window;
+
+pub use artifacts::*;
+pub use shared::*;
+pub use window::*;
+
+/// How the suite reaches one implementation.
+#[async_trait]
+pub trait StoreHarness: Send + Sync {
+    /// Opens the stores over this harness's storage; every call opens the
+    /// same storage (after the previous handles were dropped), so it is
+    /// also a restart.
+    async fn open(&self) -> Stores;
+}
+
+fn id16(seed: u64, salt: u8) -> [u8; 16] {
+    let mut bytes = [salt; 16];
+    bytes[8..].copy_from_slice(&(seed + 1).to_be_bytes());
+    bytes
+}
+
+pub fn trace(n: u64) -> TraceId {
+    TraceId(id16(n, 0x77))
+}
+
+/// An event of `tenant` in trace `trace_n`, id `ce_n`, starting at `start`.
+pub fn event(tenant: &str, trace_n: u64, ce_n: u64, service: &str, start: u64) -> CausalEvent {
+    CausalEvent {
+        tenant_id: tenant.to_owned(),
+        trace_id: trace(trace_n),
+        ce_id: CeId(id16(ce_n, 0x11)),
+        parent_ce_id: None,
+        service: service.to_owned(),
+        kind: Kind::HttpIn,
+        status: 200,
+        start_unix_ns: start,
+        duration_ns: 5,
+        operation: Some("GET /x".into()),
+        peer: None,
+        environment: Some("prod".into()),
+    }
+}
+
+pub fn artifact(tenant: &str, id: &str, service: &str, created: u64) -> StoredArtifact {
+    StoredArtifact {
+        artifact_id: id.to_owned(),
+        tenant_id: tenant.to_owned(),
+        alert_id: format!("alert-{id}"),
+        service: service.to_owned(),
+        created_at_unix_ns: created,
+        digest: format!("sha256:{id}"),
+        share_token: format!("token-{tenant}-{id}"),
+        canonical_json: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance case; `$harness` is an
+/// expression evaluated afresh for each test, giving a value whose
+/// reference is a `&dyn StoreHarness`.
+#[macro_export]
+macro_rules! store_conformance_suite {
+    ($harness:expr) => {
+        $crate::store_conformance_suite!(@cases $harness;
+            put_events_is_idempotent,
+            trace_events_are_ordered_by_ce_id,
+            service_traces_range_and_limit,
+            window_events_ordered_by_start_then_id,
+            expire_removes_exactly_the_expired,
+            notices_in_range_and_expiring,
+            artifacts_put_get_conflict_and_share,
+            artifacts_list_newest_first_with_filter,
+            alert_state_upserts,
+            tenants_are_isolated,
+            usage_adds_are_atomic,
+            edges_merge_by_caller_and_peer,
+            data_survives_reopen
+        );
+    };
+    (@cases $harness:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let harness = $harness;
+                $crate::conformance::$case(&harness).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,137 @@
+//! The embedded store: one redb database file under a directory, holding
+//! the window, artifacts, alert states, usage and topology. redb was chosen
+//! by measurement (benches/engine_choice.rs, docs/embedded-storage.md).
+
+mod artifacts;
+mod codec;
+mod keys;
+mod topology;
+mod window;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, TableDefinition, WriteTransaction};
+
+use crate::api::StoreError;
+
+type TableDef = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+/// `(tenant, ce_id)` → expiry + protobuf event.
+const EVENTS: TableDef = TableDefinition::new("events");
+const EVENTS_BY_TIME: TableDef = TableDefinition::new("events_by_time");
+const EVENTS_BY_SERVICE: TableDef = TableDefinition::new("events_by_service");
+const EVENTS_BY_TRACE: TableDef = TableDefinition::new("events_by_trace");
+/// `(expires_at, event key)` → nothing.
+const EVENT_EXPIRY: TableDef = TableDefinition::new("event_expiry");
+/// `(tenant, received_at, hash)` → notice JSON.
+const NOTICES: TableDef = TableDefinition::new("notices");
+const NOTICE_EXPIRY: TableDef = TableDefinition::new("notice_expiry");
+/// `(tenant, artifact_id)` → artifact.
+const ARTIFACTS: TableDef = TableDefinition::new("artifacts");
+/// share token → `(tenant, artifact_id)` key.
+const SHARE_TOKENS: TableDef = TableDefinition::new("share_tokens");
+/// `(tenant, inverted created_at, artifact_id)` → summary JSON.
+const ARTIFACT_LISTING: TableDef = TableDefinition::new("artifact_listing");
+const ALERT_STATES: TableDef = TableDefinition::new("alert_states");
+const USAGE: TableDef = TableDefinition::new("usage");
+const EDGES: TableDef = TableDefinition::new("edges");
+
+const ALL_TABLES: [TableDef; 13] = [
+    EVENTS,
+    EVENTS_BY_TIME,
+    EVENTS_BY_SERVICE,
+    EVENTS_BY_TRACE,
+    EVENT_EXPIRY,
+    NOTICES,
+    NOTICE_EXPIRY,
+    ARTIFACTS,
+    SHARE_TOKENS,
+    ARTIFACT_LISTING,
+    ALERT_STATES,
+    USAGE,
+    EDGES,
+];
+
+/// The database file inside the store directory.
+pub const DATABASE_FILE: &str = "causeway.redb";
+
+/// Window, artifact and topology stores over one database file. Cheap to
+/// share: every trait is implemented on the same value.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore").field("path", &self.path).finish()
+    }
+}
+
+/// Engine errors: the engine reports I/O and corruption alike, and neither
+/// heals by retrying the same call at once.
+fn engine_error(context: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Fatal(format!("{context}: {err}"))
+}
+
+pub(crate) type BytesTable<'txn> = redb::Table<'txn, &'static [u8], &'static [u8]>;
+
+pub(crate) fn open<'txn>(txn: &'txn WriteTransaction, table: TableDef) -> Result<BytesTable<'txn>, StoreError> {
+    txn.open_table(table).map_err(|err| engine_error("store table", err))
+}
+
+pub(crate) fn put(table: &mut BytesTable<'_>, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+    table
+        .insert(key, value)
+        .map(drop)
+        .map_err(|err| engine_error("store insert", err))
+}
+
+pub(crate) fn remove(table: &mut BytesTable<'_>, key: &[u8]) -> Result<(), StoreError> {
+    table
+        .remove(key)
+        .map(drop)
+        .map_err(|err| engine_error("store remove", err))
+}
+
+pub(crate) fn read_err(err: impl std::fmt::Display) -> StoreError {
+    engine_error("store read", err)
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in directory `dir`. One process at a
+    /// time: the engine locks the file.
+    pub async fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = dir.as_ref().to_owned();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&dir))
+            .await
+            .map_err(|err| engine_error("store open task failed", err))?
+    }
+
+    fn open_blocking(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|err| engine_error("creating the store directory", err))?;
+        let path = dir.join(DATABASE_FILE);
+        let db = Database::create(&path).map_err(|err| engine_error("opening the store database", err))?;
+        let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
+        for table in ALL_TABLES {
+            txn.open_table(table)
+                .map_err(|err| engine_error("creating store tables", err))?;
+        }
+        txn.commit().map_err(|err| engine_error("store commit", err))?;
+        Ok(Self { db: Arc::new(db), path })
+    }
+
+    /// Runs blocking engine work off the async runtime's threads.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(|err| engine_error("store task failed", err))?
+    }
+}
