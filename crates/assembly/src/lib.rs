@@ -1,1 +1,28 @@
-//! Pure artifact assembly: no I/O, no clock, no randomness.
+//! Pure artifact assembly: no I/O, no clock, no randomness. The same
+//! [`AssemblyInput`] always gives a byte-identical [`Artifact`]
+//! ([`Artifact::canonical_json`], [`Artifact::digest`]).
+//!
+//! See `docs/artifact.md` for every field, the linkage rule and the
+//! completeness formula.
+
+pub mod artifact;
+mod assemble;
+mod claims;
+pub mod completeness;
+pub mod coverage;
+mod dedupe;
+mod first_break;
+mod ghosts;
+pub mod graph;
+mod input;
+pub mod linkage;
+mod render;
+mod selection;
+mod stats;
+mod window_summary;
+
+pub use artifact::*;
+pub use assemble::assemble;
+pub use coverage::{AssemblyShares, Coverage, EdgeHealth, GhostCoverage, coverage};
+pub use input::{AssemblyInput, DEFAULT_PRE_ARM_NS, DEFAULT_SETTLE_NS, PreArmSignal};
+pub use render::{human_duration, render_waterfall};
