@@ -1,1 +1,8 @@
-//! Shared runtime: config loading, telemetry, admin server, shutdown.
+//! Shared runtime for every target: layered config, tenants and API keys,
+//! telemetry, the admin server (`/live`, `/ready`, `/metrics`) and shutdown.
+
+pub mod admin;
+pub mod config;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tenants;

@@ -1,1 +1,17 @@
-//! The assembler target.
+//! The assembler target: consumes alerts, waits the settle delay, reads the
+//! pre-alert window, materializes the artifact with `causeway-assembly`,
+//! stores and publishes it, and serves the read API and share links.
+
+mod api;
+mod clock;
+mod config;
+mod consume;
+mod ids;
+mod materialize;
+mod metrics_names;
+
+pub use api::{ReadApiState, http_router};
+pub use config::AssemblerConfig;
+pub use consume::{AssemblerDeps, run};
+pub use materialize::{Materialized, materialize};
+pub use metrics_names::describe_metrics;

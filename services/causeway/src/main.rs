@@ -1,12 +1,56 @@
-//! The one causeway binary.
+//! The one causeway binary: every target, `standalone`, and the CLI tools.
 
-use clap::Parser;
+use std::collections::BTreeSet;
+
+use causeway::serve::{self, ServeArgs, StandaloneArgs};
+use causeway::targets::Target;
+use causeway::assemble_cmd;
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "causeway", version, about = "Causal incident trace pipeline")]
-struct Cli {}
+#[command(name = "causeway", version, about = "Causal incident traces: the causal chain before the alert, assembled in seconds")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Subcommand)]
+enum Command {
+    /// Everything in one process on the embedded bus and store (no Kafka, no ScyllaDB).
+    Standalone(StandaloneArgs),
+    /// The write edge: SDK, OTLP and alert intake.
+    Gateway(ServeArgs),
+    /// Keeps each tenant's pre-alert window in the store.
+    Windower(ServeArgs),
+    /// Assembles artifacts on alerts and serves the read API and share links.
+    Assembler(ServeArgs),
+    /// Assemble an artifact offline from event files and an alert file.
+    Assemble(assemble_cmd::AssembleArgs),
+    /// Any combination of targets in one process.
+    Run {
+        /// Comma-separated: gateway,windower,assembler.
+        #[arg(long, value_delimiter = ',', required = true)]
+        targets: Vec<Target>,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Standalone(args) => serve::standalone(args),
+        Command::Gateway(args) => serve::targets(BTreeSet::from([Target::Gateway]), args),
+        Command::Windower(args) => serve::targets(BTreeSet::from([Target::Windower]), args),
+        Command::Assembler(args) => serve::targets(BTreeSet::from([Target::Assembler]), args),
+        Command::Assemble(args) => assemble_cmd::run(args),
+        Command::Run { targets, serve } => serve::targets(targets.into_iter().collect(), serve),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("causeway: {err:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
 }

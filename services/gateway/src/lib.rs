@@ -1,1 +1,29 @@
-//! The gateway target.
+//! The gateway target: the write edge. It authenticates the tenant from its
+//! API key, decodes and validates every input (Incidentary SDK batches,
+//! OTLP over HTTP and gRPC, causeway's gRPC ingest, SDK notices, generic
+//! alerts), meters and enforces the monthly CE quota, and publishes to the
+//! bus, acknowledging a request only after the bus accepted all of it.
+//!
+//! The binary wires it: `run(config, deps, http_listener, grpc_listener,
+//! shutdown)`, or [`http_router`] and [`grpc_router`] to serve the routes
+//! beside other targets' on shared ports.
+
+mod auth;
+mod clock;
+mod config;
+mod error;
+mod grpc;
+mod http;
+mod ingest;
+mod metrics;
+mod server;
+mod state;
+
+pub use clock::{month_of, now_unix_ns, seconds_until_next_month};
+pub use config::{GatewayConfig, MAX_CONFIGURABLE_BODY_BYTES};
+pub use error::IngestError;
+pub use grpc::grpc_router;
+pub use http::{ROUTE_ALERTS, ROUTE_OTLP_TRACES, ROUTE_SDK_BATCH, ROUTE_SERVICE_EVENTS, http_router};
+pub use metrics::describe_metrics;
+pub use server::{run, serve};
+pub use state::{GatewayDeps, GatewayState};

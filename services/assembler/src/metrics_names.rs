@@ -1,0 +1,21 @@
+//! The assembler's metrics, described once at startup.
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+pub const ALERTS_CONSUMED: &str = "causeway_assembler_alerts_consumed_total";
+pub const ARTIFACTS_ASSEMBLED: &str = "causeway_assembler_artifacts_assembled_total";
+pub const ASSEMBLY_FAILURES: &str = "causeway_assembler_failures_total";
+pub const ASSEMBLY_DURATION: &str = "causeway_assembler_assembly_duration_seconds";
+pub const ALERT_TO_ARTIFACT: &str = "causeway_assembler_alert_to_artifact_seconds";
+pub const CONSUMER_LAG: &str = "causeway_assembler_consumer_lag_records";
+pub const SHARE_VIEWS: &str = "causeway_assembler_share_views_total";
+
+pub fn describe_metrics() {
+    describe_counter!(ALERTS_CONSUMED, Unit::Count, "alert records consumed");
+    describe_counter!(ARTIFACTS_ASSEMBLED, Unit::Count, "artifacts stored, by completeness label");
+    describe_counter!(ASSEMBLY_FAILURES, Unit::Count, "alerts that could not be assembled, by reason");
+    describe_histogram!(ASSEMBLY_DURATION, Unit::Seconds, "time to read the window and assemble one artifact");
+    describe_histogram!(ALERT_TO_ARTIFACT, Unit::Seconds, "from the alert's fired_at to its stored artifact");
+    describe_gauge!(CONSUMER_LAG, Unit::Count, "alert records not yet acknowledged by this assembler");
+    describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
+}

@@ -1,0 +1,110 @@
+//! The one configuration file of every target: process-wide settings plus
+//! one section per target. Loaded by `causeway_runtime::config::load`
+//! (defaults, file, `CAUSEWAY_*` env; unknown keys rejected).
+
+use causeway_assembler::AssemblerConfig;
+use causeway_gateway::GatewayConfig;
+use causeway_runtime::config::Validate;
+use causeway_runtime::tenants::TenantConfig;
+use causeway_windower::WindowerConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CausewayConfig {
+    /// `embedded://PATH` or `kafka://host:port`. Empty: standalone's
+    /// `<data-dir>/bus`.
+    pub bus: String,
+    /// `embedded://PATH` or `scylla://host:port`. Empty: standalone's
+    /// `<data-dir>/store`.
+    pub store: String,
+    /// Where standalone keeps its bus, store and dev key.
+    pub data_dir: String,
+    /// HTTP: SDK batches, OTLP/HTTP, alerts, read API, share links.
+    pub http_addr: String,
+    /// gRPC: IngestService, OTLP TraceService, health.
+    pub grpc_addr: String,
+    /// `/live`, `/ready`, `/metrics`.
+    pub admin_addr: String,
+    /// Creates a tenant `dev` with this API key (for scripts and tests).
+    pub dev_api_key: Option<String>,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// How long a graceful shutdown may take before the process exits.
+    pub shutdown_deadline_seconds: u64,
+    pub topics: TopicsConfig,
+    pub gateway: GatewayConfig,
+    pub windower: WindowerConfig,
+    pub assembler: AssemblerConfig,
+    pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsConfig {
+    /// Topic names are `<prefix>.ce`, `<prefix>.alerts`, `<prefix>.artifacts`,
+    /// `<prefix>.dead-letter`.
+    pub prefix: String,
+    /// Partitions of the CE topic (parallelism of the windower).
+    pub ce_partitions: u32,
+    /// Partitions of the alert and artifact topics.
+    pub alert_partitions: u32,
+    pub replication: u16,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        Self { prefix: "causeway".to_owned(), ce_partitions: 8, alert_partitions: 2, replication: 1 }
+    }
+}
+
+impl Default for CausewayConfig {
+    fn default() -> Self {
+        Self {
+            bus: String::new(),
+            store: String::new(),
+            data_dir: "./data".to_owned(),
+            http_addr: "127.0.0.1:4318".to_owned(),
+            grpc_addr: "127.0.0.1:4317".to_owned(),
+            admin_addr: "127.0.0.1:9464".to_owned(),
+            dev_api_key: None,
+            log_format: "text".to_owned(),
+            shutdown_deadline_seconds: 20,
+            topics: TopicsConfig::default(),
+            gateway: GatewayConfig::default(),
+            windower: WindowerConfig::default(),
+            assembler: AssemblerConfig::default(),
+            tenants: Vec::new(),
+        }
+    }
+}
+
+impl Validate for CausewayConfig {
+    fn validate(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (key, addr) in [("http_addr", &self.http_addr), ("grpc_addr", &self.grpc_addr), ("admin_addr", &self.admin_addr)] {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                errors.push(format!("{key}: {addr:?} is not an address like 127.0.0.1:4318"));
+            }
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            errors.push(format!("log_format: {:?} must be text or json", self.log_format));
+        }
+        if self.topics.prefix.is_empty() || !self.topics.prefix.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)) {
+            errors.push(format!("topics.prefix: {:?} must be non-empty letters, digits, '.', '_' or '-'", self.topics.prefix));
+        }
+        if self.topics.ce_partitions == 0 || self.topics.alert_partitions == 0 {
+            errors.push("topics.ce_partitions, topics.alert_partitions: must be above 0".to_owned());
+        }
+        if self.dev_api_key.as_deref().is_some_and(|key| key.len() < 16) {
+            errors.push("dev_api_key: must be at least 16 characters".to_owned());
+        }
+        if self.shutdown_deadline_seconds <= self.windower.drain_deadline_seconds.max(self.assembler.drain_deadline_seconds) {
+            errors.push("shutdown_deadline_seconds: must be above windower.drain_deadline_seconds and assembler.drain_deadline_seconds".to_owned());
+        }
+        errors.extend(self.gateway.validate());
+        errors.extend(self.windower.validate());
+        errors.extend(self.assembler.validate());
+        errors
+    }
+}

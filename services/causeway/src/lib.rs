@@ -1,0 +1,9 @@
+//! The causeway binary as a library: the wiring of every target, so tests
+//! start a whole `standalone` in-process on port 0 (see [`testing`]).
+
+pub mod assemble_cmd;
+pub mod config;
+pub mod dev_key;
+pub mod serve;
+pub mod targets;
+pub mod testing;

@@ -1,0 +1,87 @@
+//! The gateway's typed configuration (`[gateway]` in the config file).
+
+use serde::{Deserialize, Serialize};
+
+/// Largest body a deployment may configure: the decoders' own limit, so a
+/// deployment can lower the limit but not raise it.
+pub const MAX_CONFIGURABLE_BODY_BYTES: usize = causeway_model::limits::MAX_BODY_BYTES;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Largest request body, before and after gzip decompression; larger is
+    /// 413 (gRPC: `RESOURCE_EXHAUSTED`). At most the default, 4 MiB.
+    pub max_body_bytes: usize,
+    /// How long a request waits for the bus to accept its records before it
+    /// is answered 503 (retryable).
+    pub publish_timeout_ms: u64,
+    /// The `Retry-After` seconds sent with 503 when the bus names no delay.
+    pub retry_after_seconds: u64,
+    /// Whether monthly CE quotas are enforced (usage is metered either way).
+    pub enforce_quota: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: causeway_model::limits::MAX_BODY_BYTES,
+            publish_timeout_ms: 10_000,
+            retry_after_seconds: 1,
+            enforce_quota: true,
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// Every rule broken, as lowercase messages naming the keys.
+    pub fn validate(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        if self.max_body_bytes == 0 || self.max_body_bytes > MAX_CONFIGURABLE_BODY_BYTES {
+            errors.push(format!(
+                "gateway.max_body_bytes must be between 1 and {MAX_CONFIGURABLE_BODY_BYTES}, got {}",
+                self.max_body_bytes
+            ));
+        }
+        if self.publish_timeout_ms == 0 {
+            errors.push("gateway.publish_timeout_ms must be at least 1".to_owned());
+        }
+        if self.retry_after_seconds == 0 {
+            errors.push("gateway.retry_after_seconds must be at least 1".to_owned());
+        }
+        errors
+    }
+}
+
+impl causeway_runtime::config::Validate for GatewayConfig {
+    fn validate(&self) -> Vec<String> {
+        GatewayConfig::validate(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert!(GatewayConfig::default().validate().is_empty());
+        let config = GatewayConfig {
+            max_body_bytes: 0,
+            publish_timeout_ms: 0,
+            ..GatewayConfig::default()
+        };
+        let errors = config.validate();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("max_body_bytes"));
+        assert!(errors[1].contains("publish_timeout_ms"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = serde_json::from_str::<GatewayConfig>(r#"{"max_body":1}"#).expect_err("unknown");
+        assert!(err.to_string().contains("max_body"), "{err}");
+        let config: GatewayConfig = serde_json::from_str(r#"{"enforce_quota":false}"#).expect("partial");
+        assert!(!config.enforce_quota);
+        assert_eq!(config.retry_after_seconds, 1);
+    }
+}

@@ -1,0 +1,121 @@
+//! Reading a request body within the size limit, before and after gzip,
+//! and classifying its content type.
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use bytes::Bytes;
+use causeway_model::DecodeError;
+use flate2::read::GzDecoder;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use crate::error::IngestError;
+
+/// The media type without parameters, lower-cased (`application/json`).
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    (!essence.is_empty()).then_some(essence)
+}
+
+/// JSON-only routes accept `application/json` or no content type (curl
+/// and some SDKs omit it); anything else is 415.
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), IngestError> {
+    match media_type(headers) {
+        None => Ok(()),
+        Some(media) if media == "application/json" => Ok(()),
+        Some(other) => Err(IngestError::UnsupportedMediaType(other)),
+    }
+}
+
+/// The body, decompressed when `Content-Encoding: gzip`, never larger than
+/// `max_bytes` at any stage: a declared `Content-Length` over the limit is
+/// refused before reading, and reading stops at the limit.
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<Bytes, IngestError> {
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().map(str::trim)) {
+        None => false,
+        Some(Ok(enc)) if enc.is_empty() || enc.eq_ignore_ascii_case("identity") => false,
+        Some(Ok(enc)) if enc.eq_ignore_ascii_case("gzip") => true,
+        Some(Ok(enc)) => return Err(IngestError::UnsupportedEncoding(enc.to_owned())),
+        Some(Err(_)) => return Err(IngestError::UnsupportedEncoding("(not text)".to_owned())),
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max_bytes as u64) {
+        return Err(IngestError::BodyTooLarge { limit: max_bytes });
+    }
+    let raw = match Limited::new(body, max_bytes).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(IngestError::BodyTooLarge { limit: max_bytes });
+        }
+        Err(err) => return Err(DecodeError::malformed("request body", format!("cannot read the body: {err}")).into()),
+    };
+    if !gzip {
+        return Ok(raw);
+    }
+    // Inflating several megabytes takes milliseconds: off the runtime threads.
+    tokio::task::spawn_blocking(move || gunzip(&raw, max_bytes))
+        .await
+        .map_err(|err| IngestError::Internal(format!("decompression task failed: {err}")))?
+}
+
+/// Inflates at most `max_bytes`; more is a 413 (a gzip bomb stops there).
+fn gunzip(compressed: &[u8], max_bytes: usize) -> Result<Bytes, IngestError> {
+    let mut out = Vec::new();
+    let limit = max_bytes as u64 + 1;
+    GzDecoder::new(compressed)
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|err| DecodeError::malformed("gzip body", err))?;
+    if out.len() > max_bytes {
+        return Err(IngestError::BodyTooLarge { limit: max_bytes });
+    }
+    Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(data).expect("write");
+        encoder.finish().expect("finish")
+    }
+
+    #[test]
+    fn gunzip_enforces_the_decompressed_limit() {
+        let data = vec![b'a'; 1000];
+        assert_eq!(gunzip(&gzip(&data), 1000).expect("fits").len(), 1000);
+        assert!(matches!(
+            gunzip(&gzip(&data), 999),
+            Err(IngestError::BodyTooLarge { limit: 999 })
+        ));
+        assert!(matches!(gunzip(b"not gzip", 1000), Err(IngestError::Decode(_))));
+    }
+
+    #[test]
+    fn media_type_drops_parameters() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "Application/JSON; charset=utf-8".parse().expect("value"),
+        );
+        assert_eq!(media_type(&headers).as_deref(), Some("application/json"));
+        assert!(require_json(&headers).is_ok());
+        headers.insert(header::CONTENT_TYPE, "text/plain".parse().expect("value"));
+        assert!(matches!(
+            require_json(&headers),
+            Err(IngestError::UnsupportedMediaType(_))
+        ));
+    }
+}

@@ -1,0 +1,81 @@
+//! Serving HTTP and gRPC until shutdown.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
+
+use crate::config::GatewayConfig;
+use crate::grpc::grpc_router;
+use crate::http::http_router;
+use crate::state::{GatewayDeps, GatewayState};
+
+/// Serves the gateway's HTTP routes on `http` and its gRPC services on
+/// `grpc` until `shutdown` is cancelled; then gRPC health turns to not
+/// serving, both servers stop accepting connections and finish the requests
+/// in flight, and `run` returns. A server that fails cancels the other.
+pub async fn run(
+    config: GatewayConfig,
+    deps: GatewayDeps,
+    http: TcpListener,
+    grpc: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let errors = config.validate();
+    if !errors.is_empty() {
+        anyhow::bail!("invalid gateway configuration: {}", errors.join("; "));
+    }
+    serve(GatewayState::new(config, deps), http, grpc, axum::Router::new(), shutdown).await
+}
+
+/// Like [`run`] with a built state, and `extra` routes served on the same
+/// HTTP port (standalone adds the assembler's read API and share links).
+pub async fn serve(
+    state: GatewayState,
+    http: TcpListener,
+    grpc: TcpListener,
+    extra: axum::Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    state.set_serving(true).await;
+    let http_addr = http.local_addr().context("http listener address")?;
+    let grpc_addr = grpc.local_addr().context("grpc listener address")?;
+    tracing::info!(%http_addr, %grpc_addr, "gateway serving");
+
+    // A failing server must not leave the other running alone.
+    let stop = shutdown.child_token();
+    let draining = {
+        let state = state.clone();
+        let stop = stop.clone();
+        async move {
+            stop.cancelled().await;
+            state.set_serving(false).await;
+        }
+    };
+    let http_server = {
+        let stop = stop.clone();
+        let router = http_router(state.clone()).merge(extra);
+        async move {
+            let served = axum::serve(http, router)
+                .with_graceful_shutdown(stop.clone().cancelled_owned())
+                .await;
+            stop.cancel();
+            served.context("http server")
+        }
+    };
+    let grpc_server = {
+        let stop = stop.clone();
+        let routes = grpc_router(state.clone());
+        async move {
+            let served = tonic::transport::Server::builder()
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(TcpIncoming::from(grpc), stop.clone().cancelled_owned())
+                .await;
+            stop.cancel();
+            served.context("grpc server")
+        }
+    };
+    let (http_result, grpc_result, ()) = tokio::join!(http_server, grpc_server, draining);
+    tracing::info!("gateway stopped");
+    http_result.and(grpc_result)
+}

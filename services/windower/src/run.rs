@@ -1,0 +1,184 @@
+//! The windower loop: poll, write to the store, then acknowledge; expire on
+//! an interval; on shutdown finish the batch in hand and commit.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use causeway_bus::{Bus, Consumer, Delivery, Record, Topics};
+use causeway_runtime::tenants::TenantRegistry;
+use causeway_store::WindowStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::WindowerConfig;
+use crate::metrics_names::*;
+use crate::records::{Decoded, decode_deliveries};
+
+pub struct WindowerDeps {
+    pub bus: Arc<dyn Bus>,
+    pub topics: Topics,
+    pub window: Arc<dyn WindowStore>,
+    pub tenants: Arc<TenantRegistry>,
+}
+
+fn now_unix_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+/// Runs until `shutdown`, then drains: the batch in hand is written and
+/// acknowledged, offsets committed, within the drain deadline.
+pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut consumer = deps
+        .bus
+        .subscribe(&deps.topics.ce, &config.group)
+        .await
+        .with_context(|| format!("subscribing to {}", deps.topics.ce))?;
+    let expiry = tokio::spawn(expire_loop(deps.window.clone(), config.expire_interval_seconds, shutdown.clone()));
+    tracing::info!(topic = %deps.topics.ce, group = %config.group, "windower consuming");
+    let wait = Duration::from_millis(config.poll_wait_ms);
+    let result = loop {
+        if shutdown.is_cancelled() {
+            break Ok(());
+        }
+        let deliveries = tokio::select! {
+            polled = consumer.poll(config.poll_max_records, wait) => polled,
+            () = shutdown.cancelled() => break Ok(()),
+        };
+        let deliveries = match deliveries {
+            Ok(deliveries) => deliveries,
+            Err(err) if err.is_retryable() => {
+                tracing::warn!(error = %err, "poll failed, retrying");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            Err(err) => break Err(anyhow::Error::new(err).context("polling the ce topic")),
+        };
+        if deliveries.is_empty() {
+            report_lag(consumer.as_mut()).await;
+            continue;
+        }
+        // The batch in hand is finished even when shutdown arrives meanwhile:
+        // it is written and acknowledged, or (past the deadline) redelivered.
+        if let Err(err) = process(&config, &deps, consumer.as_mut(), &deliveries).await {
+            break Err(err);
+        }
+    };
+    let drain = Duration::from_secs(config.drain_deadline_seconds);
+    match tokio::time::timeout(drain, consumer.commit()).await {
+        Ok(Ok(())) => tracing::info!("windower committed its offsets"),
+        Ok(Err(err)) => tracing::warn!(error = %err, "windower final commit failed; records will be redelivered"),
+        Err(_) => tracing::warn!("windower final commit passed the drain deadline"),
+    }
+    shutdown.cancel();
+    let _ = expiry.await;
+    result
+}
+
+/// Writes one polled batch and acknowledges it. Store errors are retried
+/// (the records stay unacknowledged meanwhile); a record that can never be
+/// decoded goes to the dead-letter topic so it never blocks its partition.
+async fn process(
+    config: &WindowerConfig,
+    deps: &WindowerDeps,
+    consumer: &mut dyn Consumer,
+    deliveries: &[Delivery],
+) -> anyhow::Result<()> {
+    let decoded = decode_deliveries(deliveries);
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match write(config, deps, &decoded).await {
+            Ok(()) => break,
+            Err(err) => {
+                tracing::warn!(error = %err, backoff_ms = backoff.as_millis() as u64, "window write failed, retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    metrics::histogram!(WRITE_DURATION).record(started.elapsed().as_secs_f64());
+    let written: usize = decoded.events_by_tenant.values().map(Vec::len).sum();
+    metrics::counter!(EVENTS_WRITTEN).increment(written as u64);
+    metrics::counter!(RECORDS_CONSUMED).increment(deliveries.len() as u64);
+    dead_letter(deps, &decoded.poison).await?;
+    for delivery in deliveries {
+        consumer.ack(delivery).await.context("acknowledging consumed records")?;
+    }
+    Ok(())
+}
+
+async fn write(config: &WindowerConfig, deps: &WindowerDeps, decoded: &Decoded) -> anyhow::Result<()> {
+    let now = now_unix_ns();
+    for (tenant, events) in &decoded.events_by_tenant {
+        let expires_at = now.saturating_add(keep_ns(config, deps, tenant));
+        deps.window.put_events(events, expires_at).await?;
+    }
+    for notice in &decoded.notices {
+        let expires_at = now.saturating_add(keep_ns(config, deps, &notice.tenant_id));
+        deps.window.put_notice(notice, expires_at).await?;
+    }
+    Ok(())
+}
+
+/// How long a tenant's events are kept after they arrive: its pre-arm
+/// window plus the grace for late alerts.
+fn keep_ns(config: &WindowerConfig, deps: &WindowerDeps, tenant: &str) -> u64 {
+    let pre_arm = deps
+        .tenants
+        .get(tenant)
+        .and_then(|tenant| tenant.pre_arm_seconds)
+        .unwrap_or(config.pre_arm_seconds);
+    pre_arm.saturating_add(config.grace_seconds).saturating_mul(1_000_000_000)
+}
+
+async fn dead_letter(deps: &WindowerDeps, poison: &[(Delivery, String)]) -> anyhow::Result<()> {
+    if poison.is_empty() {
+        return Ok(());
+    }
+    let records: Vec<Record> = poison
+        .iter()
+        .map(|(delivery, reason)| {
+            tracing::warn!(topic = %delivery.topic, partition = delivery.partition, offset = delivery.offset, reason = %reason, "dead-lettering record");
+            let mut record = delivery.record.clone();
+            record.headers.push(("causeway-dead-letter-reason".to_owned(), reason.clone().into_bytes()));
+            record.headers.push((
+                "causeway-dead-letter-origin".to_owned(),
+                format!("{}/{}/{}", delivery.topic, delivery.partition, delivery.offset).into_bytes(),
+            ));
+            record
+        })
+        .collect();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match deps.bus.publish(&deps.topics.dead_letter, records.clone()).await {
+            Ok(()) => break,
+            Err(err) if err.is_retryable() => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(err) => return Err(anyhow::Error::new(err).context("publishing dead letters")),
+        }
+    }
+    metrics::counter!(DEAD_LETTERS).increment(poison.len() as u64);
+    Ok(())
+}
+
+async fn report_lag(consumer: &mut dyn Consumer) {
+    if let Ok(lag) = consumer.lag().await {
+        metrics::gauge!(CONSUMER_LAG).set(lag as f64);
+    }
+}
+
+async fn expire_loop(window: Arc<dyn WindowStore>, interval_seconds: u64, shutdown: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(interval_seconds.max(1)));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match window.expire(now_unix_ns()).await {
+            Ok(removed) => metrics::counter!(EXPIRED).increment(removed),
+            Err(err) => tracing::warn!(error = %err, "window expiry failed"),
+        }
+    }
+}
