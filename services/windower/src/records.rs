@@ -46,3 +46,75 @@ pub fn decode_deliveries(deliveries: &[Delivery]) -> Decoded {
     }
     decoded
 }
+
+#[cfg(test)]
+mod tests {
+    use causeway_bus::Record;
+    use causeway_model::ce_batch::encode_ce_batch;
+    use causeway_model::{CeId, Kind, TraceId};
+
+    use super::*;
+
+    fn event(tenant: &str, ce: u8) -> CausalEvent {
+        CausalEvent {
+            tenant_id: tenant.to_owned(),
+            trace_id: TraceId([7; 16]),
+            ce_id: CeId([ce; 16]),
+            parent_ce_id: None,
+            service: "orders".to_owned(),
+            kind: Kind::HttpIn,
+            status: 200,
+            start_unix_ns: 1_795_219_200_000_000_000,
+            duration_ns: 1_000,
+            operation: None,
+            peer: None,
+            environment: None,
+        }
+    }
+
+    fn delivery(offset: u64, record: Record) -> Delivery {
+        Delivery { topic: "causeway.ce".to_owned(), partition: 0, offset, record }
+    }
+
+    fn typed(record_type: &[u8], value: Vec<u8>) -> Record {
+        Record::new(b"k".to_vec(), value).with_header(headers::RECORD_TYPE, record_type)
+    }
+
+    #[test]
+    fn groups_events_by_tenant_and_keeps_notices() {
+        let notice = ServiceNotice {
+            tenant_id: "acme".to_owned(),
+            service: "orders".to_owned(),
+            event: "pre_arm_start".to_owned(),
+            received_at_unix_ns: 1,
+            metadata_json: "{}".to_owned(),
+        };
+        let deliveries = vec![
+            delivery(0, typed(headers::TYPE_CE_BATCH, encode_ce_batch(&[event("acme", 1), event("acme", 2)]))),
+            delivery(1, typed(headers::TYPE_CE_BATCH, encode_ce_batch(&[event("globex", 3)]))),
+            delivery(2, typed(headers::TYPE_NOTICE, serde_json::to_vec(&notice).expect("json"))),
+        ];
+        let decoded = decode_deliveries(&deliveries);
+        assert_eq!(decoded.events_by_tenant["acme"].len(), 2);
+        assert_eq!(decoded.events_by_tenant["globex"].len(), 1);
+        assert_eq!(decoded.notices, vec![notice]);
+        assert!(decoded.poison.is_empty());
+    }
+
+    #[test]
+    fn undecodable_and_untenanted_records_are_poison() {
+        let deliveries = vec![
+            delivery(0, typed(headers::TYPE_CE_BATCH, vec![0xff, 0xff, 0xff])),
+            delivery(1, typed(headers::TYPE_CE_BATCH, encode_ce_batch(&[event("", 1)]))),
+            delivery(2, typed(headers::TYPE_NOTICE, b"not json".to_vec())),
+            delivery(3, typed(b"mystery", vec![1])),
+            delivery(4, typed(headers::TYPE_CE_BATCH, encode_ce_batch(&[event("acme", 9)]))),
+        ];
+        let decoded = decode_deliveries(&deliveries);
+        let offsets: Vec<u64> = decoded.poison.iter().map(|(d, _)| d.offset).collect();
+        assert_eq!(offsets, vec![0, 1, 2, 3]);
+        assert!(decoded.poison[3].1.contains("mystery"), "{}", decoded.poison[3].1);
+        // A poison record does not stop the good one behind it.
+        assert_eq!(decoded.events_by_tenant["acme"].len(), 1);
+    }
+}
