@@ -26,6 +26,12 @@ enum Command {
     Assembler(ServeArgs),
     /// Assemble an artifact offline from event files and an alert file.
     Assemble(assemble_cmd::AssembleArgs),
+    /// Print a new API key and the hash to put in `api_key_sha256`.
+    Keygen,
+    /// Print the `api_key_sha256` of an existing key (from the argument or stdin).
+    HashKey {
+        key: Option<String>,
+    },
     /// Any combination of targets in one process.
     Run {
         /// Comma-separated: gateway,windower,assembler.
@@ -44,6 +50,12 @@ fn main() -> std::process::ExitCode {
         Command::Windower(args) => serve::targets(BTreeSet::from([Target::Windower]), args),
         Command::Assembler(args) => serve::targets(BTreeSet::from([Target::Assembler]), args),
         Command::Assemble(args) => assemble_cmd::run(args),
+        Command::Keygen => {
+            let key = causeway_runtime::tenants::generate_api_key();
+            println!("api_key: {key}\napi_key_sha256: {}", causeway_runtime::tenants::hash_api_key(&key));
+            Ok(())
+        }
+        Command::HashKey { key } => hash_key(key),
         Command::Run { targets, serve } => serve::targets(targets.into_iter().collect(), serve),
     };
     match result {
@@ -53,4 +65,19 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
     }
+}
+
+fn hash_key(key: Option<String>) -> anyhow::Result<()> {
+    let key = match key {
+        Some(key) => key,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line
+        }
+    };
+    let key = key.trim();
+    anyhow::ensure!(!key.is_empty(), "no key given (argument or stdin)");
+    println!("{}", causeway_runtime::tenants::hash_api_key(key));
+    Ok(())
 }

@@ -113,3 +113,24 @@ fn split_targets_refuse_the_in_process_bus() {
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+#[test]
+fn the_example_config_loads_and_states_the_defaults() {
+    use causeway::config::CausewayConfig;
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/causeway.example.toml");
+    let loaded: CausewayConfig = causeway_runtime::config::load(Some(&example), Vec::new()).expect("example config loads");
+    let defaults = CausewayConfig::default();
+    // The example documents the defaults: it must not drift from the code.
+    assert_eq!(toml::Value::try_from(&loaded).expect("toml"), toml::Value::try_from(&defaults).expect("toml"));
+}
+
+#[test]
+fn keygen_output_hashes_back_with_hash_key() {
+    let out = causeway(&["keygen"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let key = text.lines().find_map(|l| l.strip_prefix("api_key: ")).expect("key line");
+    let hash = text.lines().find_map(|l| l.strip_prefix("api_key_sha256: ")).expect("hash line");
+    let again = causeway(&["hash-key", key], &[]);
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), hash);
+    assert_eq!(hash.len(), 64);
+}
