@@ -1,1 +1,44 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: an in-process standalone with
+//! test settings, an authenticated client of its HTTP API, wire-format v1
+//! batches built from simple specs, bounded polling, and the real Python
+//! SDKs run as subprocesses.
+
+pub mod api;
+pub mod python;
+pub mod wait;
+pub mod wire;
+
+use std::path::Path;
+
+use causeway::config::CausewayConfig;
+use causeway::testing::Standalone;
+
+pub use api::Api;
+pub use python::{python, run_python};
+pub use wait::{LONG_WAIT, wait_for};
+pub use wire::{EventSpec, sdk_batch};
+
+/// The dev tenant's key in every test (tenant id `dev`, no quota).
+pub const DEV_KEY: &str = "it-dev-key-0123456789abcdef";
+
+/// The settle delay the tests run with: short, so an alert assembles fast.
+pub const TEST_SETTLE_MS: u64 = 500;
+
+/// Starts a standalone on `data_dir` with the test settings (short settle
+/// delay, dev tenant keyed [`DEV_KEY`]); `tweak` adjusts the rest.
+pub async fn start_standalone(data_dir: &Path, tweak: impl FnOnce(&mut CausewayConfig)) -> Standalone {
+    Standalone::start(data_dir, DEV_KEY, |config| {
+        config.assembler.settle_ms = TEST_SETTLE_MS;
+        tweak(config);
+    })
+    .await
+    .expect("standalone starts")
+}
+
+/// Wall-clock now in unix nanoseconds.
+pub fn now_unix_ns() -> u64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    u64::try_from(since_epoch.as_nanos()).expect("fits in u64 until 2554")
+}

@@ -3,6 +3,7 @@
 
 pub mod assemble_cmd;
 pub mod config;
+pub mod demo;
 pub mod dev_key;
 pub mod serve;
 pub mod targets;

@@ -26,6 +26,8 @@ enum Command {
     Assembler(ServeArgs),
     /// Assemble an artifact offline from event files and an alert file.
     Assemble(assemble_cmd::AssembleArgs),
+    /// Drive a five-service demo incident against a running gateway and print the artifact.
+    Demo(causeway::demo::DemoArgs),
     /// Print a new API key and the hash to put in `api_key_sha256`.
     Keygen,
     /// Print the `api_key_sha256` of an existing key (from the argument or stdin).
@@ -50,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Windower(args) => serve::targets(BTreeSet::from([Target::Windower]), args),
         Command::Assembler(args) => serve::targets(BTreeSet::from([Target::Assembler]), args),
         Command::Assemble(args) => assemble_cmd::run(args),
+        Command::Demo(args) => block_on(causeway::demo::run(args)),
         Command::Keygen => {
             let key = causeway_runtime::tenants::generate_api_key();
             println!("api_key: {key}\napi_key_sha256: {}", causeway_runtime::tenants::hash_api_key(&key));
@@ -80,4 +83,9 @@ fn hash_key(key: Option<String>) -> anyhow::Result<()> {
     anyhow::ensure!(!key.is_empty(), "no key given (argument or stdin)");
     println!("{}", causeway_runtime::tenants::hash_api_key(key));
     Ok(())
+}
+
+/// Runs one async CLI command on a fresh runtime.
+fn block_on(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(command)
 }

@@ -38,6 +38,9 @@ mod tests {
         std::fs::write(dir.path().join(DEV_KEY_FILE), "cw_dev_abc\n").expect("write");
         assert_eq!(resolve(None, dir.path()).expect("file"), "cw_dev_abc");
         assert_eq!(resolve(Some(" given "), dir.path()).expect("flag"), "given");
-        assert_eq!(resolve(Some(""), dir.path()).expect("empty flag falls back"), "cw_dev_abc");
+        assert_eq!(
+            resolve(Some(""), dir.path()).expect("empty flag falls back"),
+            "cw_dev_abc"
+        );
     }
 }

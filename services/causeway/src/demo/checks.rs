@@ -13,14 +13,22 @@ pub struct Check {
 }
 
 fn check(met: bool, expected: String, found: impl FnOnce() -> String) -> Check {
-    let message = if met { expected } else { format!("expected {expected}, found {}", found()) };
+    let message = if met {
+        expected
+    } else {
+        format!("expected {expected}, found {}", found())
+    };
     Check { met, message }
 }
 
 /// The injected failure, the ghost, the five services and a full chain.
 pub fn expectations(artifact: &Artifact) -> Vec<Check> {
     let first_break = artifact.first_confirmed_break.as_ref();
-    let ghosts: Vec<&str> = artifact.ghost_services.iter().map(|ghost| ghost.peer.as_str()).collect();
+    let ghosts: Vec<&str> = artifact
+        .ghost_services
+        .iter()
+        .map(|ghost| ghost.peer.as_str())
+        .collect();
     let missing: Vec<&str> = SERVICES
         .iter()
         .map(|service| service.name)
@@ -29,7 +37,9 @@ pub fn expectations(artifact: &Artifact) -> Vec<Check> {
     vec![
         check(
             first_break.is_some_and(|b| b.service == BREAKING_SERVICE && b.status == BREAK_STATUS),
-            format!("the first confirmed break is {BREAKING_SERVICE} answering {BREAK_STATUS}, where the failure was injected"),
+            format!(
+                "the first confirmed break is {BREAKING_SERVICE} answering {BREAK_STATUS}, where the failure was injected"
+            ),
             || first_break.map_or_else(|| "no break".to_owned(), |b| b.summary.clone()),
         ),
         check(
@@ -45,7 +55,12 @@ pub fn expectations(artifact: &Artifact) -> Vec<Check> {
         check(
             artifact.completeness.label == CompletenessLabel::Full,
             "completeness is full: every link was captured (a ghost does not lower it)".to_owned(),
-            || format!("{:?}: {}", artifact.completeness.label, artifact.completeness.explanation),
+            || {
+                format!(
+                    "{:?}: {}",
+                    artifact.completeness.label, artifact.completeness.explanation
+                )
+            },
         ),
         check(
             artifact.alert.service == ALERTING_SERVICE,

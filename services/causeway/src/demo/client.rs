@@ -26,8 +26,15 @@ impl Gateway {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             bail!("--url {base_url:?} must start with http:// or https://");
         }
-        let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().context("building the http client")?;
-        Ok(Self { base, key: key.to_owned(), http })
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .context("building the http client")?;
+        Ok(Self {
+            base,
+            key: key.to_owned(),
+            http,
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -37,12 +44,20 @@ impl Gateway {
     /// A share link as a full URL: the assembler answers relative links
     /// (`/a/<token>`) unless its `public_url` is configured.
     pub fn absolute(&self, url: &str) -> String {
-        if url.starts_with('/') { format!("{}{url}", self.base) } else { url.to_owned() }
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        }
     }
 
     fn transport_error(&self, err: reqwest::Error) -> anyhow::Error {
         if err.is_connect() {
-            return anyhow::anyhow!("could not connect to {}: is `causeway standalone` running at {}?", self.base, self.base);
+            return anyhow::anyhow!(
+                "could not connect to {}: is `causeway standalone` running at {}?",
+                self.base,
+                self.base
+            );
         }
         if err.is_timeout() {
             return anyhow::anyhow!("{} did not answer within {}s", self.base, REQUEST_TIMEOUT.as_secs());
@@ -106,7 +121,12 @@ impl Gateway {
             .send()
             .await
             .map_err(|err| self.transport_error(err))?;
-        let body: Value = self.accept(response, "the alert").await?.json().await.context("reading the alert answer")?;
+        let body: Value = self
+            .accept(response, "the alert")
+            .await?
+            .json()
+            .await
+            .context("reading the alert answer")?;
         match body.get("alert_id").and_then(Value::as_str) {
             Some(id) => Ok(id.to_owned()),
             None => bail!("the alert answer has no alert_id: {body}"),
@@ -138,12 +158,25 @@ impl Gateway {
             .send()
             .await
             .map_err(|err| self.transport_error(err))?;
-        self.accept(response, "the artifact lookup").await?.text().await.context("reading the artifact")
+        self.accept(response, "the artifact lookup")
+            .await?
+            .text()
+            .await
+            .context("reading the artifact")
     }
 
     /// A share link, fetched the way a colleague would: without a key.
     pub async fn shared(&self, url: &str) -> anyhow::Result<String> {
-        let response = self.http.get(url).send().await.map_err(|err| self.transport_error(err))?;
-        self.accept(response, "the share link").await?.text().await.context("reading the share link")
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|err| self.transport_error(err))?;
+        self.accept(response, "the share link")
+            .await?
+            .text()
+            .await
+            .context("reading the share link")
     }
 }

@@ -47,7 +47,10 @@ impl Flush {
 pub fn flushes(steps: &[Step], now_ns: u64) -> anyhow::Result<Vec<Flush>> {
     let mut by_interval: BTreeMap<(u64, &'static str), Vec<&Step>> = BTreeMap::new();
     for step in steps {
-        by_interval.entry((step.end_ns() / FLUSH_INTERVAL_NS, step.service.name)).or_default().push(step);
+        by_interval
+            .entry((step.end_ns() / FLUSH_INTERVAL_NS, step.service.name))
+            .or_default()
+            .push(step);
     }
     let mut out = Vec::new();
     for ((interval, service), mut pending) in by_interval {
@@ -59,7 +62,12 @@ pub fn flushes(steps: &[Step], now_ns: u64) -> anyhow::Result<Vec<Flush>> {
                 Reporting::SdkJson => serde_json::to_vec(&sdk_json::batch(service, chunk, flushed_at))?,
                 Reporting::Otlp => otlp::export(service, chunk),
             };
-            out.push(Flush { service, reporting, events: chunk.len(), body });
+            out.push(Flush {
+                service,
+                reporting,
+                events: chunk.len(),
+                body,
+            });
         }
     }
     Ok(out)

@@ -17,7 +17,9 @@ use super::topology::{Direction, Step};
 fn text(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.to_owned())) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
         ..Default::default()
     }
 }
@@ -25,7 +27,9 @@ fn text(key: &str, value: &str) -> KeyValue {
 fn int(key: &str, value: i64) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
-        value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
         ..Default::default()
     }
 }
@@ -52,7 +56,10 @@ fn span(step: &Step) -> Span {
     // OpenTelemetry's HTTP conventions: a SERVER span is an error on 5xx,
     // a CLIENT span on 4xx and 5xx; successes stay UNSET.
     let error_from = if step.direction == Direction::Inbound { 500 } else { 400 };
-    let status = (step.status >= error_from).then(|| Status { code: StatusCode::Error as i32, ..Default::default() });
+    let status = (step.status >= error_from).then(|| Status {
+        code: StatusCode::Error as i32,
+        ..Default::default()
+    });
     Span {
         trace_id: step.trace_id.to_vec(),
         span_id: step.id.to_vec(),

@@ -58,8 +58,14 @@ impl Progress {
     fn draw(&mut self, message: Option<&str>) {
         let elapsed = self.started.elapsed().as_secs_f64();
         let line = match message {
-            Some(message) => format!("{} {message} ({elapsed:.1}s)", self.label),
-            None => format!("{} {} {}/{} ({elapsed:.1}s)", self.label, bar(self.done, self.total), self.done, self.total),
+            Some(message) => format!("{}: {message} ({elapsed:.1}s)", self.label),
+            None => format!(
+                "{} {} {}/{} ({elapsed:.1}s)",
+                self.label,
+                bar(self.done, self.total),
+                self.done,
+                self.total
+            ),
         };
         let mut err = std::io::stderr().lock();
         // `\x1b[K` clears what a longer previous line left behind.
@@ -80,7 +86,10 @@ impl Drop for Progress {
 
 /// `[#########.....................]`
 pub fn bar(done: u64, total: u64) -> String {
-    let filled = if total == 0 { WIDTH } else { (done.min(total) * WIDTH as u64 / total) as usize };
+    // Nothing to do counts as done.
+    let filled = (done.min(total) * WIDTH as u64)
+        .checked_div(total)
+        .map_or(WIDTH, |filled| filled as usize);
     format!("[{}{}]", "#".repeat(filled), ".".repeat(WIDTH - filled))
 }
 

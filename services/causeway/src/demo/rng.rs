@@ -10,7 +10,9 @@ pub struct Rng {
 impl Rng {
     pub fn seeded(seed: u64) -> Self {
         // The state must never be zero.
-        Self { state: (seed ^ 0x9E37_79B9_7F4A_7C15) | 1 }
+        Self {
+            state: (seed ^ 0x9E37_79B9_7F4A_7C15) | 1,
+        }
     }
 
     /// Seeded from a random UUID, so two demo runs never share ids.

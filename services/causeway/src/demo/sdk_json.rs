@@ -121,7 +121,11 @@ mod tests {
             assert_eq!(event.peer.as_deref(), step.peer);
             assert_eq!(event.environment.as_deref(), Some(ENVIRONMENT));
         }
-        let call = decoded.events.iter().find(|e| e.kind == Kind::HttpOut).expect("an outbound call");
+        let call = decoded
+            .events
+            .iter()
+            .find(|e| e.kind == Kind::HttpOut)
+            .expect("an outbound call");
         assert_eq!(call.operation.as_deref(), Some("GET /stock/{sku}"));
         assert!(route_key("/stock/{sku}") == "/stock/:sku");
         assert!(!decoded.events.iter().any(|e| e.peer.as_deref() == Some(GHOST)));

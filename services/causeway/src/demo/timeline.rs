@@ -47,7 +47,11 @@ pub fn plan(rng: &mut Rng, now_ns: u64, background: usize) -> Timeline {
     for &(start, failing) in &starts {
         // Healthy requests vary between 0.8x and 1.5x the template; slower
         // ones cluster in the incident, as load shifts to the retries.
-        let slowness = if start >= incident_start_ns { rng.between(1_000, 1_500) } else { rng.between(800, 1_200) };
+        let slowness = if start >= incident_start_ns {
+            rng.between(1_000, 1_500)
+        } else {
+            rng.between(800, 1_200)
+        };
         steps.extend(request_steps(rng, start, failing, slowness));
     }
     Timeline {
@@ -74,7 +78,12 @@ mod tests {
         let earliest = failures.iter().min_by_key(|s| s.end_ns()).expect("a failure");
         assert_eq!(earliest.service.name, BREAKING_SERVICE);
         assert!(failures.iter().all(|s| s.start_ns >= timeline.incident_start_ns));
-        assert!(timeline.steps.iter().all(|s| s.start_ns >= NOW - HISTORY_NS && s.end_ns() < NOW));
+        assert!(
+            timeline
+                .steps
+                .iter()
+                .all(|s| s.start_ns >= NOW - HISTORY_NS && s.end_ns() < NOW)
+        );
         let roots = timeline.steps.iter().filter(|s| s.parent.is_none());
         assert!(roots.clone().all(|s| s.service.name == ALERTING_SERVICE));
         assert_eq!(roots.count(), timeline.requests);

@@ -26,17 +26,32 @@ pub enum Reporting {
     Otlp,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Service {
     pub name: &'static str,
     pub reporting: Reporting,
 }
 
-pub const WEB: Service = Service { name: "web", reporting: Reporting::Otlp };
-pub const CHECKOUT: Service = Service { name: "checkout", reporting: Reporting::SdkJson };
-pub const INVENTORY: Service = Service { name: "inventory", reporting: Reporting::Otlp };
-pub const PAYMENTS: Service = Service { name: "payments", reporting: Reporting::SdkJson };
-pub const LEDGER: Service = Service { name: "ledger", reporting: Reporting::Otlp };
+pub const WEB: Service = Service {
+    name: "web",
+    reporting: Reporting::Otlp,
+};
+pub const CHECKOUT: Service = Service {
+    name: "checkout",
+    reporting: Reporting::SdkJson,
+};
+pub const INVENTORY: Service = Service {
+    name: "inventory",
+    reporting: Reporting::Otlp,
+};
+pub const PAYMENTS: Service = Service {
+    name: "payments",
+    reporting: Reporting::SdkJson,
+};
+pub const LEDGER: Service = Service {
+    name: "ledger",
+    reporting: Reporting::Otlp,
+};
 
 /// Every instrumented service, callers first.
 pub const SERVICES: [Service; 5] = [WEB, CHECKOUT, INVENTORY, PAYMENTS, LEDGER];
@@ -106,7 +121,16 @@ const fn step(
     failing: (u64, u64, u16),
 ) -> Template {
     let (method, route, peer) = request;
-    Template { service, direction, parent, method, route, peer, healthy, failing }
+    Template {
+        service,
+        direction,
+        parent,
+        method,
+        route,
+        peer,
+        healthy,
+        failing,
+    }
 }
 
 /// One `POST /checkout`. Parents follow each caller's convention (see the
@@ -116,21 +140,96 @@ const fn step(
 /// When ledger fails it answers 503 at once; every caller upstream fails
 /// after it, so ledger's step completes first: the first confirmed break.
 const TEMPLATE: [Template; 10] = [
-    /* 0 */ step(WEB, Inbound, None, ("POST", "/checkout", None), (0, 120_000), (0, 78_000, 500)),
+    /* 0 */
+    step(
+        WEB,
+        Inbound,
+        None,
+        ("POST", "/checkout", None),
+        (0, 120_000),
+        (0, 78_000, 500),
+    ),
     /* 1 */
-    step(WEB, Outbound, Some(0), ("POST", "/orders", Some("checkout")), (1_500, 117_000), (1_500, 76_000, 502)),
-    /* 2 */ step(CHECKOUT, Inbound, Some(1), ("POST", "/orders", None), (3_000, 115_000), (3_000, 74_000, 502)),
+    step(
+        WEB,
+        Outbound,
+        Some(0),
+        ("POST", "/orders", Some("checkout")),
+        (1_500, 117_000),
+        (1_500, 76_000, 502),
+    ),
+    /* 2 */
+    step(
+        CHECKOUT,
+        Inbound,
+        Some(1),
+        ("POST", "/orders", None),
+        (3_000, 115_000),
+        (3_000, 74_000, 502),
+    ),
     /* 3 */
-    step(CHECKOUT, Outbound, Some(2), ("GET", "/stock/{sku}", Some("inventory")), (5_000, 25_000), (5_000, 25_000, 200)),
-    /* 4 */ step(INVENTORY, Inbound, Some(2), ("GET", "/stock/{sku}", None), (7_000, 23_000), (7_000, 23_000, 200)),
+    step(
+        CHECKOUT,
+        Outbound,
+        Some(2),
+        ("GET", "/stock/{sku}", Some("inventory")),
+        (5_000, 25_000),
+        (5_000, 25_000, 200),
+    ),
+    /* 4 */
+    step(
+        INVENTORY,
+        Inbound,
+        Some(2),
+        ("GET", "/stock/{sku}", None),
+        (7_000, 23_000),
+        (7_000, 23_000, 200),
+    ),
     /* 5 */
-    step(CHECKOUT, Outbound, Some(2), ("POST", "/charges", Some("payments")), (28_000, 110_000), (28_000, 72_000, 502)),
-    /* 6 */ step(PAYMENTS, Inbound, Some(2), ("POST", "/charges", None), (30_000, 108_000), (30_000, 70_000, 502)),
+    step(
+        CHECKOUT,
+        Outbound,
+        Some(2),
+        ("POST", "/charges", Some("payments")),
+        (28_000, 110_000),
+        (28_000, 72_000, 502),
+    ),
+    /* 6 */
+    step(
+        PAYMENTS,
+        Inbound,
+        Some(2),
+        ("POST", "/charges", None),
+        (30_000, 108_000),
+        (30_000, 70_000, 502),
+    ),
     /* 7 */
-    step(PAYMENTS, Outbound, Some(6), ("POST", "/v2/score", Some(GHOST)), (32_000, 60_000), (32_000, 60_000, 200)),
+    step(
+        PAYMENTS,
+        Outbound,
+        Some(6),
+        ("POST", "/v2/score", Some(GHOST)),
+        (32_000, 60_000),
+        (32_000, 60_000, 200),
+    ),
     /* 8 */
-    step(PAYMENTS, Outbound, Some(6), ("POST", "/entries", Some("ledger")), (62_000, 104_000), (62_000, 68_000, 503)),
-    /* 9 */ step(LEDGER, Inbound, Some(6), ("POST", "/entries", None), (64_000, 102_000), (64_000, 66_500, 503)),
+    step(
+        PAYMENTS,
+        Outbound,
+        Some(6),
+        ("POST", "/entries", Some("ledger")),
+        (62_000, 104_000),
+        (62_000, 68_000, 503),
+    ),
+    /* 9 */
+    step(
+        LEDGER,
+        Inbound,
+        Some(6),
+        ("POST", "/entries", None),
+        (64_000, 102_000),
+        (64_000, 66_500, 503),
+    ),
 ];
 
 /// Every step of one request starting at `start_ns`. `slowness` (per
@@ -178,7 +277,10 @@ mod tests {
             for step in &steps {
                 let Some(parent) = step.parent else { continue };
                 let parent = steps.iter().find(|s| s.id == parent).expect("parent in trace");
-                assert!(parent.start_ns <= step.start_ns && step.end_ns() <= parent.end_ns(), "{step:?}");
+                assert!(
+                    parent.start_ns <= step.start_ns && step.end_ns() <= parent.end_ns(),
+                    "{step:?}"
+                );
             }
             let first_failure = steps.iter().filter(|s| s.status >= 400).min_by_key(|s| s.end_ns());
             match first_failure {
