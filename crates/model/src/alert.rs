@@ -98,19 +98,13 @@ struct GenericAlertBody {
 impl Alert {
     /// Decodes the generic alert JSON. `tenant_id` comes from the credential
     /// and `alert_id` from the caller (the gateway mints it).
-    pub fn from_generic_json(
-        body: &[u8],
-        tenant_id: &str,
-        alert_id: String,
-    ) -> Result<Alert, DecodeError> {
-        let raw: GenericAlertBody = serde_json::from_slice(body)
-            .map_err(|err| DecodeError::malformed("alert JSON", err))?;
+    pub fn from_generic_json(body: &[u8], tenant_id: &str, alert_id: String) -> Result<Alert, DecodeError> {
+        let raw: GenericAlertBody =
+            serde_json::from_slice(body).map_err(|err| DecodeError::malformed("alert JSON", err))?;
         check_text("service", &raw.service, MAX_SERVICE_LEN, true)?;
         let fired_at_unix_ns = match raw.fired_at {
             FiredAt::Nanos(ns) => ns,
-            FiredAt::Text(text) => {
-                parse_timestamp_text(&text).map_err(|msg| FieldError::new("fired_at", msg))?
-            }
+            FiredAt::Text(text) => parse_timestamp_text(&text).map_err(|msg| FieldError::new("fired_at", msg))?,
         };
         if fired_at_unix_ns < crate::limits::MIN_TIMESTAMP_UNIX_NS {
             return Err(FieldError::new(
@@ -139,8 +133,7 @@ impl Alert {
         };
         let source_text = raw.source.unwrap_or_else(|| "generic".to_owned());
         let source = AlertSource::parse_lenient(&source_text);
-        let source_label = (source == AlertSource::Generic && source_text != "generic")
-            .then_some(source_text);
+        let source_label = (source == AlertSource::Generic && source_text != "generic").then_some(source_text);
         Ok(Alert {
             alert_id,
             tenant_id: tenant_id.to_owned(),
@@ -179,8 +172,8 @@ mod tests {
         let err = Alert::from_generic_json(br#"{"service":"","fired_at":1795219200000000000}"#, "t", "a".into())
             .expect_err("empty service");
         assert_eq!(err.field(), Some("service"));
-        let err = Alert::from_generic_json(br#"{"service":"x","fired_at":"soon"}"#, "t", "a".into())
-            .expect_err("bad time");
+        let err =
+            Alert::from_generic_json(br#"{"service":"x","fired_at":"soon"}"#, "t", "a".into()).expect_err("bad time");
         assert_eq!(err.field(), Some("fired_at"));
         let err = Alert::from_generic_json(
             br#"{"service":"x","fired_at":1795219200000000000,"trace_id":"nope"}"#,

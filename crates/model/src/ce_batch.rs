@@ -26,16 +26,11 @@ pub fn decode_ce_batch(
     now_unix_ns: u64,
 ) -> Result<Vec<CausalEvent>, DecodeError> {
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(crate::error::FieldError::over_limit(
-            "body",
-            bytes.len() as u64,
-            MAX_BODY_BYTES as u64,
-            "bytes",
-        )
-        .into());
+        return Err(
+            crate::error::FieldError::over_limit("body", bytes.len() as u64, MAX_BODY_BYTES as u64, "bytes").into(),
+        );
     }
-    let batch = v1::CeBatch::decode(bytes)
-        .map_err(|err| DecodeError::malformed("causeway protobuf", err))?;
+    let batch = v1::CeBatch::decode(bytes).map_err(|err| DecodeError::malformed("causeway protobuf", err))?;
     events_from_ce_batch(batch, tenant_id, now_unix_ns)
 }
 
@@ -57,8 +52,7 @@ pub fn events_from_ce_batch(
         .into_iter()
         .enumerate()
         .map(|(index, raw)| {
-            let mut event = CausalEvent::try_from(raw)
-                .map_err(|err| err.within(&format!("events[{index}]")))?;
+            let mut event = CausalEvent::try_from(raw).map_err(|err| err.within(&format!("events[{index}]")))?;
             if let Some(tenant) = tenant_id {
                 tenant.clone_into(&mut event.tenant_id);
             }

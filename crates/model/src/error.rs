@@ -16,7 +16,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into(), limit: None }
+        Self {
+            field: field.into(),
+            message: message.into(),
+            limit: None,
+        }
     }
 
     pub fn over_limit(field: impl Into<String>, actual: u64, limit: u64, unit: &str) -> Self {
@@ -60,7 +64,10 @@ pub enum DecodeError {
 
 impl DecodeError {
     pub fn malformed(format: &'static str, detail: impl fmt::Display) -> Self {
-        Self::Malformed { format, detail: detail.to_string() }
+        Self::Malformed {
+            format,
+            detail: detail.to_string(),
+        }
     }
 
     /// The field path, when the error is about one field.

@@ -112,7 +112,10 @@ macro_rules! id_type {
     };
 }
 
-id_type!(TraceId, "A trace id: 16 bytes shared by every event of one request chain.");
+id_type!(
+    TraceId,
+    "A trace id: 16 bytes shared by every event of one request chain."
+);
 id_type!(CeId, "A causal event id: 16 bytes, unique per captured operation.");
 
 impl CeId {

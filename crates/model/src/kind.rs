@@ -59,10 +59,7 @@ impl Kind {
 
     /// Kinds whose status is a response status: 0 there means no response.
     pub fn is_request_response(self) -> bool {
-        matches!(
-            self,
-            Kind::HttpIn | Kind::HttpOut | Kind::WebhookIn | Kind::WebhookOut
-        )
+        matches!(self, Kind::HttpIn | Kind::HttpOut | Kind::WebhookIn | Kind::WebhookOut)
     }
 
     /// The status rule of DESIGN §4: non-success when status >= 400, or 0
@@ -99,7 +96,9 @@ impl fmt::Display for Kind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown kind {0:?} (expected one of HTTP_IN HTTP_OUT QUEUE_PUBLISH QUEUE_CONSUME JOB_START JOB_END WEBHOOK_IN WEBHOOK_OUT INTERNAL)")]
+#[error(
+    "unknown kind {0:?} (expected one of HTTP_IN HTTP_OUT QUEUE_PUBLISH QUEUE_CONSUME JOB_START JOB_END WEBHOOK_IN WEBHOOK_OUT INTERNAL)"
+)]
 pub struct UnknownKind(pub String);
 
 impl FromStr for Kind {

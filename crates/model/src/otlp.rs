@@ -40,23 +40,15 @@ fn resource_context<'a>(
     Ok(ResourceContext {
         tenant_id,
         service,
-        environment: attributes::first_string(
-            attributes,
-            &["deployment.environment.name", "deployment.environment"],
-        ),
+        environment: attributes::first_string(attributes, &["deployment.environment.name", "deployment.environment"]),
     })
 }
 
-fn span_to_event(
-    span: &Span,
-    resource: &ResourceContext<'_>,
-    path: &str,
-) -> Result<CausalEvent, FieldError> {
+fn span_to_event(span: &Span, resource: &ResourceContext<'_>, path: &str) -> Result<CausalEvent, FieldError> {
     let field = |name: &str| format!("{path}.{name}");
-    let trace_id = TraceId::from_bytes(&span.trace_id)
-        .map_err(|err| FieldError::new(field("trace_id"), err.to_string()))?;
-    let ce_id = CeId::from_span_id(&span.span_id)
-        .map_err(|err| FieldError::new(field("span_id"), err.to_string()))?;
+    let trace_id =
+        TraceId::from_bytes(&span.trace_id).map_err(|err| FieldError::new(field("trace_id"), err.to_string()))?;
+    let ce_id = CeId::from_span_id(&span.span_id).map_err(|err| FieldError::new(field("span_id"), err.to_string()))?;
     let parent_ce_id = if span.parent_span_id.is_empty() {
         None
     } else {
@@ -135,11 +127,7 @@ pub fn events_from_otlp(
                 // Resolved lazily: a resource without spans needs no service.
                 let context = match &resource {
                     Some(context) => context,
-                    None => resource.insert(resource_context(
-                        resource_attributes,
-                        tenant_id,
-                        &resource_path,
-                    )?),
+                    None => resource.insert(resource_context(resource_attributes, tenant_id, &resource_path)?),
                 };
                 let path = format!("{resource_path}.scope_spans[{s}].spans[{k}]");
                 let event = span_to_event(span, context, &path)?;
@@ -153,37 +141,23 @@ pub fn events_from_otlp(
 
 fn check_body_size(body: &[u8]) -> Result<(), DecodeError> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(FieldError::over_limit(
-            "body",
-            body.len() as u64,
-            MAX_BODY_BYTES as u64,
-            "bytes",
-        )
-        .into());
+        return Err(FieldError::over_limit("body", body.len() as u64, MAX_BODY_BYTES as u64, "bytes").into());
     }
     Ok(())
 }
 
 /// OTLP/HTTP or gRPC protobuf body (`application/x-protobuf`).
-pub fn decode_otlp_protobuf(
-    body: &[u8],
-    tenant_id: &str,
-    now_unix_ns: u64,
-) -> Result<Vec<CausalEvent>, DecodeError> {
+pub fn decode_otlp_protobuf(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Result<Vec<CausalEvent>, DecodeError> {
     check_body_size(body)?;
-    let request = ExportTraceServiceRequest::decode(body)
-        .map_err(|err| DecodeError::malformed("otlp protobuf", err))?;
+    let request =
+        ExportTraceServiceRequest::decode(body).map_err(|err| DecodeError::malformed("otlp protobuf", err))?;
     events_from_otlp(request, tenant_id, now_unix_ns)
 }
 
 /// OTLP/JSON body (`application/json`): lowerCamelCase field names, trace
 /// and span ids as hex, enums as integers, 64-bit integers as numbers or
 /// decimal strings, as the OTLP specification requires.
-pub fn decode_otlp_json(
-    body: &[u8],
-    tenant_id: &str,
-    now_unix_ns: u64,
-) -> Result<Vec<CausalEvent>, DecodeError> {
+pub fn decode_otlp_json(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Result<Vec<CausalEvent>, DecodeError> {
     check_body_size(body)?;
     let request: ExportTraceServiceRequest =
         serde_json::from_slice(body).map_err(|err| DecodeError::malformed("otlp json", err))?;

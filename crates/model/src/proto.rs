@@ -42,26 +42,26 @@ impl TryFrom<v1::CausalEvent> for CausalEvent {
     /// Structural conversion only (ids, kind, status range); callers run
     /// [`crate::validate::validate_event`] for limits and clock skew.
     fn try_from(raw: v1::CausalEvent) -> Result<Self, FieldError> {
-        let trace_id = TraceId::from_bytes(&raw.trace_id)
-            .map_err(|err| FieldError::new("trace_id", err.to_string()))?;
-        let ce_id =
-            CeId::from_bytes(&raw.ce_id).map_err(|err| FieldError::new("ce_id", err.to_string()))?;
+        let trace_id =
+            TraceId::from_bytes(&raw.trace_id).map_err(|err| FieldError::new("trace_id", err.to_string()))?;
+        let ce_id = CeId::from_bytes(&raw.ce_id).map_err(|err| FieldError::new("ce_id", err.to_string()))?;
         let parent_ce_id = if raw.parent_ce_id.is_empty() {
             None
         } else {
-            Some(
-                CeId::from_bytes(&raw.parent_ce_id)
-                    .map_err(|err| FieldError::new("parent_ce_id", err.to_string()))?,
-            )
+            Some(CeId::from_bytes(&raw.parent_ce_id).map_err(|err| FieldError::new("parent_ce_id", err.to_string()))?)
         };
-        let kind = Kind::from_proto(raw.kind).ok_or_else(|| {
-            FieldError::new("kind", format!("unknown kind value {}", raw.kind))
-        })?;
+        let kind = Kind::from_proto(raw.kind)
+            .ok_or_else(|| FieldError::new("kind", format!("unknown kind value {}", raw.kind)))?;
         let status = u16::try_from(raw.status)
             .ok()
             .filter(|status| *status <= crate::limits::MAX_STATUS)
             .ok_or_else(|| {
-                FieldError::over_limit("status", raw.status.into(), crate::limits::MAX_STATUS.into(), "(status)")
+                FieldError::over_limit(
+                    "status",
+                    raw.status.into(),
+                    crate::limits::MAX_STATUS.into(),
+                    "(status)",
+                )
             })?;
         Ok(CausalEvent {
             tenant_id: raw.tenant_id,
@@ -106,10 +106,7 @@ impl TryFrom<v1::Alert> for Alert {
         let trace_id = if raw.trace_id.is_empty() {
             None
         } else {
-            Some(
-                TraceId::from_bytes(&raw.trace_id)
-                    .map_err(|err| FieldError::new("trace_id", err.to_string()))?,
-            )
+            Some(TraceId::from_bytes(&raw.trace_id).map_err(|err| FieldError::new("trace_id", err.to_string()))?)
         };
         if raw.service.is_empty() {
             return Err(FieldError::new("service", "must not be empty"));

@@ -30,8 +30,14 @@ mod tests {
 
     #[test]
     fn parses_both_forms() {
-        assert_eq!(parse_timestamp_text("2026-11-21T00:00:00Z"), Ok(1_795_219_200_000_000_000));
-        assert_eq!(parse_timestamp_text("1795219200000000000"), Ok(1_795_219_200_000_000_000));
+        assert_eq!(
+            parse_timestamp_text("2026-11-21T00:00:00Z"),
+            Ok(1_795_219_200_000_000_000)
+        );
+        assert_eq!(
+            parse_timestamp_text("1795219200000000000"),
+            Ok(1_795_219_200_000_000_000)
+        );
         assert_eq!(
             parse_timestamp_text("2026-11-21T01:00:00.5+01:00"),
             Ok(1_795_219_200_500_000_000)

@@ -37,10 +37,20 @@ pub fn validate_event(event: &CausalEvent, now_unix_ns: u64) -> Result<(), Field
     check_optional("peer", &event.peer, MAX_PEER_LEN)?;
     check_optional("environment", &event.environment, MAX_ENVIRONMENT_LEN)?;
     if event.status > MAX_STATUS {
-        return Err(FieldError::over_limit("status", event.status.into(), MAX_STATUS.into(), "(status)"));
+        return Err(FieldError::over_limit(
+            "status",
+            event.status.into(),
+            MAX_STATUS.into(),
+            "(status)",
+        ));
     }
     if event.duration_ns > MAX_DURATION_NS {
-        return Err(FieldError::over_limit("duration_ns", event.duration_ns, MAX_DURATION_NS, "ns"));
+        return Err(FieldError::over_limit(
+            "duration_ns",
+            event.duration_ns,
+            MAX_DURATION_NS,
+            "ns",
+        ));
     }
     if event.start_unix_ns < MIN_TIMESTAMP_UNIX_NS {
         return Err(FieldError {
@@ -71,7 +81,10 @@ pub fn validate_event(event: &CausalEvent, now_unix_ns: u64) -> Result<(), Field
 /// wins, named `events[i].field`.
 pub fn validate_batch(events: &[CausalEvent], now_unix_ns: u64) -> Result<(), DecodeError> {
     if events.len() > MAX_EVENTS_PER_BATCH {
-        return Err(DecodeError::TooManyEvents { actual: events.len(), limit: MAX_EVENTS_PER_BATCH });
+        return Err(DecodeError::TooManyEvents {
+            actual: events.len(),
+            limit: MAX_EVENTS_PER_BATCH,
+        });
     }
     for (index, event) in events.iter().enumerate() {
         validate_event(event, now_unix_ns).map_err(|err| err.within(&format!("events[{index}]")))?;
@@ -148,7 +161,10 @@ mod tests {
         let events = vec![event(); MAX_EVENTS_PER_BATCH + 1];
         assert!(matches!(
             validate_batch(&events, NOW),
-            Err(DecodeError::TooManyEvents { limit: MAX_EVENTS_PER_BATCH, .. })
+            Err(DecodeError::TooManyEvents {
+                limit: MAX_EVENTS_PER_BATCH,
+                ..
+            })
         ));
     }
 }

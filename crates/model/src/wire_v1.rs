@@ -10,8 +10,7 @@ use serde_json::Value;
 use crate::error::{DecodeError, FieldError};
 use crate::event::CausalEvent;
 use crate::limits::{
-    MAX_BODY_BYTES, MAX_ENVELOPE_FIELD_LEN, MAX_ENVIRONMENT_LEN, MAX_EVENTS_PER_BATCH,
-    MAX_SERVICE_LEN,
+    MAX_BODY_BYTES, MAX_ENVELOPE_FIELD_LEN, MAX_ENVIRONMENT_LEN, MAX_EVENTS_PER_BATCH, MAX_SERVICE_LEN,
 };
 use crate::validate::{check_text, validate_batch};
 use event_map::{EnvelopeDefaults, map_event};
@@ -45,11 +44,7 @@ pub struct SdkBatch {
     pub events: Vec<CausalEvent>,
 }
 
-fn envelope_text(
-    envelope: &JsonObject<'_>,
-    key: &str,
-    max: usize,
-) -> Result<Option<String>, FieldError> {
+fn envelope_text(envelope: &JsonObject<'_>, key: &str, max: usize) -> Result<Option<String>, FieldError> {
     let Some(text) = envelope.str_opt(key)? else {
         return Ok(None);
     };
@@ -76,8 +71,7 @@ fn decode_envelope(top: &JsonObject<'_>) -> Result<SdkEnvelope, FieldError> {
     };
     Ok(SdkEnvelope {
         schema_version: schema_version.to_owned(),
-        workspace_id: envelope_text(top, "workspace_id", MAX_ENVELOPE_FIELD_LEN)?
-            .unwrap_or_default(),
+        workspace_id: envelope_text(top, "workspace_id", MAX_ENVELOPE_FIELD_LEN)?.unwrap_or_default(),
         service_id: envelope_text(top, "service_id", MAX_SERVICE_LEN)?.unwrap_or_default(),
         environment: envelope_text(top, "environment", MAX_ENVIRONMENT_LEN)?
             .filter(|environment| !environment.trim().is_empty()),
@@ -93,24 +87,12 @@ fn decode_envelope(top: &JsonObject<'_>) -> Result<SdkEnvelope, FieldError> {
 /// credential (never from the payload); `now_unix_ns` bounds future
 /// timestamps (`u64::MAX` disables that check). All or nothing: the first
 /// invalid field rejects the batch, named like `events[2].status`.
-pub fn decode_sdk_batch(
-    body: &[u8],
-    tenant_id: &str,
-    now_unix_ns: u64,
-) -> Result<SdkBatch, DecodeError> {
+pub fn decode_sdk_batch(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Result<SdkBatch, DecodeError> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(FieldError::over_limit(
-            "body",
-            body.len() as u64,
-            MAX_BODY_BYTES as u64,
-            "bytes",
-        )
-        .into());
+        return Err(FieldError::over_limit("body", body.len() as u64, MAX_BODY_BYTES as u64, "bytes").into());
     }
-    let root: Value =
-        serde_json::from_slice(body).map_err(|err| DecodeError::malformed(FORMAT, err))?;
-    let top = JsonObject::new(&root, "")
-        .map_err(|_| DecodeError::malformed(FORMAT, "expected a JSON object"))?;
+    let root: Value = serde_json::from_slice(body).map_err(|err| DecodeError::malformed(FORMAT, err))?;
+    let top = JsonObject::new(&root, "").map_err(|_| DecodeError::malformed(FORMAT, "expected a JSON object"))?;
     let envelope = decode_envelope(&top)?;
     let raw_events = top.array_req("events")?;
     if raw_events.len() > MAX_EVENTS_PER_BATCH {

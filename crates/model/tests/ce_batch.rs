@@ -5,8 +5,7 @@
 use causeway_model::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
 use causeway_model::proto::v1;
 use causeway_model::{
-    CausalEvent, CeId, DecodeError, Kind, TraceId, decode_ce_batch, encode_ce_batch,
-    events_from_ce_batch,
+    CausalEvent, CeId, DecodeError, Kind, TraceId, decode_ce_batch, encode_ce_batch, events_from_ce_batch,
 };
 
 const NOW: u64 = 1_790_000_000_000_000_000;
@@ -45,11 +44,7 @@ fn round_trips_and_handles_tenant() {
         "None keeps the record's tenant"
     );
     let overridden = decode_ce_batch(&bytes, Some("from-credential"), NOW).unwrap();
-    assert!(
-        overridden
-            .iter()
-            .all(|event| event.tenant_id == "from-credential")
-    );
+    assert!(overridden.iter().all(|event| event.tenant_id == "from-credential"));
     assert!(encode_ce_batch(&[]).is_empty() && decode_ce_batch(&[], None, NOW).unwrap().is_empty());
 }
 
@@ -57,55 +52,30 @@ fn round_trips_and_handles_tenant() {
 fn errors_name_the_event() {
     let mut raw: Vec<v1::CausalEvent> = vec![(&event("t")).into(), (&event("t")).into()];
     raw[1].kind = 0;
-    let err = events_from_ce_batch(
-        v1::CeBatch {
-            events: raw.clone(),
-        },
-        None,
-        NOW,
-    )
-    .unwrap_err();
+    let err = events_from_ce_batch(v1::CeBatch { events: raw.clone() }, None, NOW).unwrap_err();
     assert_eq!(err.field(), Some("events[1].kind"));
     raw[1].kind = 1;
     raw[1].ce_id = vec![1, 2];
     assert_eq!(
-        events_from_ce_batch(
-            v1::CeBatch {
-                events: raw.clone()
-            },
-            None,
-            NOW
-        )
-        .unwrap_err()
-        .field(),
+        events_from_ce_batch(v1::CeBatch { events: raw.clone() }, None, NOW)
+            .unwrap_err()
+            .field(),
         Some("events[1].ce_id")
     );
     raw[1].ce_id = vec![5; 16];
     raw[1].service = String::new();
     assert_eq!(
-        events_from_ce_batch(
-            v1::CeBatch {
-                events: raw.clone()
-            },
-            None,
-            NOW
-        )
-        .unwrap_err()
-        .field(),
+        events_from_ce_batch(v1::CeBatch { events: raw.clone() }, None, NOW)
+            .unwrap_err()
+            .field(),
         Some("events[1].service_id")
     );
     raw[1].service = "s".into();
     raw[1].start_unix_ns = NOW + 3_600_000_000_000;
     assert_eq!(
-        events_from_ce_batch(
-            v1::CeBatch {
-                events: raw.clone()
-            },
-            None,
-            NOW
-        )
-        .unwrap_err()
-        .field(),
+        events_from_ce_batch(v1::CeBatch { events: raw.clone() }, None, NOW)
+            .unwrap_err()
+            .field(),
         Some("events[1].timestamp")
     );
     assert!(

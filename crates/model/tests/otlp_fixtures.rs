@@ -42,20 +42,13 @@ fn checkout_spans_map_to_ces() {
     }
     let root = named(&events, "GET /checkout/{order_id}");
     assert_eq!(
-        (
-            root.kind,
-            root.status,
-            root.parent_ce_id,
-            root.peer.as_deref()
-        ),
+        (root.kind, root.status, root.parent_ce_id, root.peer.as_deref()),
         (Kind::HttpIn, 200, None, None)
     );
     for event in events.iter().filter(|event| event.ce_id != root.ce_id) {
         assert_eq!(event.parent_ce_id, Some(root.ce_id));
         assert_eq!(event.trace_id, root.trace_id);
-        assert!(
-            event.start_unix_ns >= root.start_unix_ns && event.end_unix_ns() <= root.end_unix_ns()
-        );
+        assert!(event.start_unix_ns >= root.start_unix_ns && event.end_unix_ns() <= root.end_unix_ns());
     }
     let pay = named(&events, "POST");
     assert_eq!(

@@ -60,10 +60,7 @@ fn request(resource: Vec<KeyValue>, spans: Vec<Span>) -> ExportTraceServiceReque
 }
 
 fn one(span: Span) -> Result<causeway_model::CausalEvent, DecodeError> {
-    let resource = vec![
-        text("service.name", "orders"),
-        text("deployment.environment", "prod"),
-    ];
+    let resource = vec![text("service.name", "orders"), text("deployment.environment", "prod")];
     events_from_otlp(request(resource, vec![span]), "acme", NOW).map(|mut events| events.remove(0))
 }
 
@@ -104,10 +101,7 @@ fn status_precedence() {
         Some(1),
     ))
     .unwrap();
-    assert_eq!(
-        http.status, 404,
-        "the HTTP attribute wins over the span status"
-    );
+    assert_eq!(http.status, 404, "the HTTP attribute wins over the span status");
     let legacy = one(span(3, vec![text("http.status_code", "502")], None)).unwrap();
     assert_eq!(legacy.status, 502, "decimal text accepted");
     for (code, expected) in [
@@ -129,21 +123,13 @@ fn status_precedence() {
         (15, 500),
         (16, 401),
     ] {
-        let grpc = one(span(
-            3,
-            vec![attr("rpc.grpc.status_code", Value::IntValue(code))],
-            None,
-        ))
-        .unwrap();
+        let grpc = one(span(3, vec![attr("rpc.grpc.status_code", Value::IntValue(code))], None)).unwrap();
         assert_eq!(grpc.status, expected, "gRPC {code}");
     }
     assert_eq!(one(span(2, vec![], Some(2))).unwrap().status, 500, "ERROR");
     assert_eq!(one(span(1, vec![], Some(1))).unwrap().status, 200, "OK");
     let unset_server = one(span(2, vec![], Some(0))).unwrap();
-    assert_eq!(
-        unset_server.status, 200,
-        "UNSET on a request/response kind is success"
-    );
+    assert_eq!(unset_server.status, 200, "UNSET on a request/response kind is success");
     assert!(!unset_server.is_non_success());
     assert_eq!(
         one(span(4, vec![], None)).unwrap().status,
@@ -209,10 +195,7 @@ fn operation_peer_environment() {
     );
     let named = one(span(
         3,
-        vec![
-            text("peer.service", "payments"),
-            text("server.address", "10.0.0.1"),
-        ],
+        vec![text("peer.service", "payments"), text("server.address", "10.0.0.1")],
         None,
     ))
     .unwrap();
@@ -246,16 +229,10 @@ fn ids_and_time() {
     let path = "resource_spans[0].scope_spans[0].spans[0]";
     let mut bad = span(1, vec![], None);
     bad.span_id = vec![1; 16];
-    assert_eq!(
-        one(bad).unwrap_err().field(),
-        Some(format!("{path}.span_id").as_str())
-    );
+    assert_eq!(one(bad).unwrap_err().field(), Some(format!("{path}.span_id").as_str()));
     let mut bad = span(1, vec![], None);
     bad.trace_id = vec![0; 16];
-    assert_eq!(
-        one(bad).unwrap_err().field(),
-        Some(format!("{path}.trace_id").as_str())
-    );
+    assert_eq!(one(bad).unwrap_err().field(), Some(format!("{path}.trace_id").as_str()));
     let mut bad = span(1, vec![], None);
     bad.parent_span_id = vec![1; 3];
     assert_eq!(
@@ -275,27 +252,15 @@ fn ids_and_time() {
         one(future.clone()).unwrap_err().field(),
         Some(format!("{path}.timestamp").as_str())
     );
-    assert!(
-        events_from_otlp(
-            request(vec![text("service.name", "x")], vec![future]),
-            "a",
-            u64::MAX
-        )
-        .is_ok()
-    );
+    assert!(events_from_otlp(request(vec![text("service.name", "x")], vec![future]), "a", u64::MAX).is_ok());
 }
 
 #[test]
 fn resource_and_batch_errors() {
     let err = events_from_otlp(request(vec![], vec![span(1, vec![], None)]), "a", NOW).unwrap_err();
-    assert_eq!(
-        err.field(),
-        Some("resource_spans[0].resource.attributes.service.name")
-    );
+    assert_eq!(err.field(), Some("resource_spans[0].resource.attributes.service.name"));
     assert!(
-        events_from_otlp(request(vec![], vec![]), "a", NOW)
-            .unwrap()
-            .is_empty(),
+        events_from_otlp(request(vec![], vec![]), "a", NOW).unwrap().is_empty(),
         "no spans, no service needed"
     );
     let mut second = request(
@@ -319,10 +284,7 @@ fn resource_and_batch_errors() {
     ));
     let long = "s".repeat(200);
     let err = events_from_otlp(
-        request(
-            vec![text("service.name", &long)],
-            vec![span(1, vec![], None)],
-        ),
+        request(vec![text("service.name", &long)], vec![span(1, vec![], None)]),
         "a",
         NOW,
     )
@@ -335,10 +297,7 @@ fn resource_and_batch_errors() {
 
 #[test]
 fn protobuf_and_json_bodies() {
-    let req = request(
-        vec![text("service.name", "orders")],
-        vec![span(2, vec![], None)],
-    );
+    let req = request(vec![text("service.name", "orders")], vec![span(2, vec![], None)]);
     let events = decode_otlp_protobuf(&req.encode_to_vec(), "a", NOW).unwrap();
     assert_eq!(events.len(), 1);
     assert!(matches!(
@@ -350,14 +309,8 @@ fn protobuf_and_json_bodies() {
         Err(DecodeError::Malformed { .. })
     ));
     let huge = vec![0u8; MAX_BODY_BYTES + 1];
-    assert_eq!(
-        decode_otlp_protobuf(&huge, "a", NOW).unwrap_err().field(),
-        Some("body")
-    );
-    assert_eq!(
-        decode_otlp_json(&huge, "a", NOW).unwrap_err().field(),
-        Some("body")
-    );
+    assert_eq!(decode_otlp_protobuf(&huge, "a", NOW).unwrap_err().field(), Some("body"));
+    assert_eq!(decode_otlp_json(&huge, "a", NOW).unwrap_err().field(), Some("body"));
     let json = format!(
         r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"orders"}}}}]}},
         "scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
@@ -365,12 +318,8 @@ fn protobuf_and_json_bodies() {
         "attributes":[{{"key":"http.response.status_code","value":{{"intValue":"201"}}}}]}}]}}]}}]}}"#,
         end = START + 10
     );
-    let events =
-        decode_otlp_json(json.as_bytes(), "a", NOW).expect("hex ids, string and number int64");
-    assert_eq!(
-        events[0].trace_id.to_hex(),
-        "5b8efff798038103d269b633813fc60c"
-    );
+    let events = decode_otlp_json(json.as_bytes(), "a", NOW).expect("hex ids, string and number int64");
+    assert_eq!(events[0].trace_id.to_hex(), "5b8efff798038103d269b633813fc60c");
     assert_eq!(
         (events[0].kind, events[0].status, events[0].duration_ns),
         (Kind::HttpOut, 201, 10)

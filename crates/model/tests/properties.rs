@@ -5,8 +5,8 @@
 
 use causeway_model::limits::{MAX_OPERATION_LEN, MIN_TIMESTAMP_UNIX_NS};
 use causeway_model::{
-    CausalEvent, CeId, Kind, TraceId, decode_ce_batch, decode_otlp_json, decode_otlp_protobuf,
-    decode_sdk_batch, encode_ce_batch,
+    CausalEvent, CeId, Kind, TraceId, decode_ce_batch, decode_otlp_json, decode_otlp_protobuf, decode_sdk_batch,
+    encode_ce_batch,
 };
 use proptest::prelude::*;
 
@@ -45,11 +45,7 @@ fn valid_event() -> impl Strategy<Value = CausalEvent> {
         ),
     )
         .prop_map(
-            |(
-                (trace, ce, parent, service),
-                (kind, status, start, duration),
-                (operation, peer, environment),
-            )| {
+            |((trace, ce, parent, service), (kind, status, start, duration), (operation, peer, environment))| {
                 CausalEvent {
                     tenant_id: "tenant".into(),
                     trace_id: TraceId(trace),

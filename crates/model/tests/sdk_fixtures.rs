@@ -35,17 +35,10 @@ fn every_event_keeps_ids_and_normalizes_time() {
         assert_eq!(batch.events.len(), raw.len());
         for (raw, event) in raw.iter().zip(&batch.events) {
             assert_eq!(event.tenant_id, "tenant-a");
-            assert_eq!(
-                event.ce_id,
-                raw["ce_id"].as_str().unwrap().parse::<CeId>().unwrap()
-            );
+            assert_eq!(event.ce_id, raw["ce_id"].as_str().unwrap().parse::<CeId>().unwrap());
             assert_eq!(
                 event.trace_id,
-                raw["trace_id"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<TraceId>()
-                    .unwrap()
+                raw["trace_id"].as_str().unwrap().parse::<TraceId>().unwrap()
             );
             assert_eq!(
                 event.parent_ce_id,
@@ -53,11 +46,7 @@ fn every_event_keeps_ids_and_normalizes_time() {
             );
             let wall = raw["wall_ts_ns"].as_u64().unwrap();
             let duration = raw["duration_ns"].as_u64().unwrap();
-            assert_eq!(
-                event.start_unix_ns,
-                wall - duration,
-                "start = wall_ts_ns - duration_ns"
-            );
+            assert_eq!(event.start_unix_ns, wall - duration, "start = wall_ts_ns - duration_ns");
             assert_eq!(event.end_unix_ns(), wall);
             assert_eq!(event.duration_ns, duration);
             assert_eq!(event.service, raw["service_id"].as_str().unwrap());
@@ -105,11 +94,7 @@ fn event_types_refine_kinds() {
     );
     let db = one("db_query");
     assert_eq!((db.kind, db.status), (Kind::Internal, 0));
-    assert_eq!(
-        db.operation.as_deref(),
-        Some("execute"),
-        "event_attrs.operation"
-    );
+    assert_eq!(db.operation.as_deref(), Some("execute"), "event_attrs.operation");
     let publish = one("queue_publish");
     assert_eq!((publish.kind, publish.status), (Kind::QueuePublish, 0));
     assert!(!publish.is_non_success());
@@ -142,10 +127,7 @@ fn skeleton_http_events_have_no_detail_so_no_operation_or_peer() {
     );
     let no_response: Vec<_> = outbound.iter().filter(|event| event.status == 0).collect();
     assert_eq!(no_response.len(), 1, "the refused connection");
-    assert!(
-        no_response[0].is_non_success(),
-        "0 on HTTP_OUT means no response"
-    );
+    assert!(no_response[0].is_non_success(), "0 on HTTP_OUT means no response");
 }
 
 #[test]
@@ -187,11 +169,7 @@ fn full_mode_detail_gives_operation_and_peer() {
 fn both_linkage_conventions_link_callee_to_caller() {
     let checkout = decode(SKELETON);
     let payments = decode(PAYMENTS);
-    let inbound = checkout
-        .events
-        .iter()
-        .find(|event| event.kind == Kind::HttpIn)
-        .unwrap();
+    let inbound = checkout.events.iter().find(|event| event.kind == Kind::HttpIn).unwrap();
     let children_of_inbound = payments
         .events
         .iter()
@@ -205,9 +183,10 @@ fn both_linkage_conventions_link_callee_to_caller() {
         .events
         .iter()
         .filter(|callee| {
-            checkout.events.iter().any(|caller| {
-                caller.kind == Kind::HttpOut && Some(caller.ce_id) == callee.parent_ce_id
-            })
+            checkout
+                .events
+                .iter()
+                .any(|caller| caller.kind == Kind::HttpOut && Some(caller.ce_id) == callee.parent_ce_id)
         })
         .collect();
     assert_eq!(

@@ -86,41 +86,18 @@ fn kind_table() {
         ("WEBHOOK_OUT", "", Kind::WebhookOut),
     ];
     for (kind, event_type, expected) in cases {
-        let raw = with(
-            with(event(), "kind", json!(kind)),
-            "event_type",
-            json!(event_type),
-        );
-        assert_eq!(
-            decode_one(raw).unwrap().kind,
-            expected,
-            "{kind}/{event_type}"
-        );
+        let raw = with(with(event(), "kind", json!(kind)), "event_type", json!(event_type));
+        assert_eq!(decode_one(raw).unwrap().kind, expected, "{kind}/{event_type}");
     }
-    let no_type = with(
-        with(event(), "kind", json!("QUEUE_CONSUME")),
-        "event_type",
-        Value::Null,
-    );
+    let no_type = with(with(event(), "kind", json!("QUEUE_CONSUME")), "event_type", Value::Null);
     assert_eq!(decode_one(no_type).unwrap().kind, Kind::QueueConsume);
-    assert_eq!(
-        error_field(with(event(), "kind", json!("http_in"))),
-        "events[0].kind"
-    );
-    assert_eq!(
-        error_field(with(event(), "kind", json!("GRPC"))),
-        "events[0].kind"
-    );
+    assert_eq!(error_field(with(event(), "kind", json!("http_in"))), "events[0].kind");
+    assert_eq!(error_field(with(event(), "kind", json!("GRPC"))), "events[0].kind");
 }
 
 #[test]
 fn status_rules() {
-    let zero = decode_one(with(
-        with(event(), "kind", json!("HTTP_OUT")),
-        "status",
-        json!(0),
-    ))
-    .unwrap();
+    let zero = decode_one(with(with(event(), "kind", json!("HTTP_OUT")), "status", json!(0))).unwrap();
     assert_eq!(zero.status, 0);
     assert!(zero.is_non_success());
     let queue = with(
@@ -152,10 +129,7 @@ fn status_rules() {
         error_field(with(event(), "status", json!(u64::from(MAX_STATUS) + 1))),
         "events[0].status"
     );
-    assert_eq!(
-        error_field(with(event(), "status", json!(-1))),
-        "events[0].status"
-    );
+    assert_eq!(error_field(with(event(), "status", json!(-1))), "events[0].status");
 }
 
 #[test]
@@ -168,11 +142,7 @@ fn wrong_types_name_the_field() {
         ("kind", json!(["HTTP_IN"]), "events[0].kind"),
         ("detail", json!("x"), "events[0].detail"),
         ("event_attrs", json!(1), "events[0].event_attrs"),
-        (
-            "captured_before_alert",
-            json!("yes"),
-            "events[0].captured_before_alert",
-        ),
+        ("captured_before_alert", json!("yes"), "events[0].captured_before_alert"),
         ("sdk_version", json!(2), "events[0].sdk_version"),
     ];
     for (key, value, field) in cases {
@@ -190,22 +160,12 @@ fn wrong_types_name_the_field() {
 
 #[test]
 fn missing_fields_and_bad_ids() {
-    for key in [
-        "ce_id",
-        "trace_id",
-        "kind",
-        "status",
-        "wall_ts_ns",
-        "duration_ns",
-    ] {
+    for key in ["ce_id", "trace_id", "kind", "status", "wall_ts_ns", "duration_ns"] {
         let mut raw = event();
         raw.as_object_mut().unwrap().remove(key);
         assert_eq!(error_field(raw), format!("events[0].{key}"));
     }
-    assert_eq!(
-        error_field(with(event(), "ce_id", json!("nope"))),
-        "events[0].ce_id"
-    );
+    assert_eq!(error_field(with(event(), "ce_id", json!("nope"))), "events[0].ce_id");
     assert_eq!(
         error_field(with(
             event(),
@@ -231,16 +191,8 @@ fn unknown_fields_are_tolerated() {
 
 #[test]
 fn operation_and_peer_rules() {
-    let detail = |detail: Value| {
-        decode_one(with(
-            with(event(), "kind", json!("HTTP_OUT")),
-            "detail",
-            detail,
-        ))
-        .unwrap()
-    };
-    let both =
-        detail(json!({"method": "POST", "route_template": "/pay/{id}", "route_key": "/pay/:id"}));
+    let detail = |detail: Value| decode_one(with(with(event(), "kind", json!("HTTP_OUT")), "detail", detail)).unwrap();
+    let both = detail(json!({"method": "POST", "route_template": "/pay/{id}", "route_key": "/pay/:id"}));
     assert_eq!(both.operation.as_deref(), Some("POST /pay/{id}"));
     assert_eq!(
         detail(json!({"method": "POST", "route_key": "/pay/:id"}))
@@ -248,10 +200,7 @@ fn operation_and_peer_rules() {
             .as_deref(),
         Some("POST /pay/:id")
     );
-    assert_eq!(
-        detail(json!({"method": "DELETE"})).operation.as_deref(),
-        Some("DELETE")
-    );
+    assert_eq!(detail(json!({"method": "DELETE"})).operation.as_deref(), Some("DELETE"));
     assert_eq!(
         detail(json!({"downstream": {"operation_name": "charge"}}))
             .operation
@@ -270,23 +219,14 @@ fn operation_and_peer_rules() {
             .as_deref(),
         Some("pay:80")
     );
-    assert_eq!(
-        detail(json!({"downstream": {"edge_key": "unknown"}})).peer,
-        None
-    );
-    assert_eq!(
-        detail(json!({"downstream": {"edge_key": "local"}})).peer,
-        None
-    );
+    assert_eq!(detail(json!({"downstream": {"edge_key": "unknown"}})).peer, None);
+    assert_eq!(detail(json!({"downstream": {"edge_key": "local"}})).peer, None);
     let attrs = with(
         event(),
         "event_attrs",
         json!({"operation": "fetch", "statement": "SELECT 1"}),
     );
-    assert_eq!(
-        decode_one(attrs).unwrap().operation.as_deref(),
-        Some("fetch")
-    );
+    assert_eq!(decode_one(attrs).unwrap().operation.as_deref(), Some("fetch"));
     let odd_attrs = with(event(), "event_attrs", json!({"operation": 3}));
     assert_eq!(
         decode_one(odd_attrs).unwrap().operation,
@@ -294,11 +234,7 @@ fn operation_and_peer_rules() {
         "free-form attrs: only a string counts"
     );
     let plain = decode_one(event()).unwrap();
-    assert_eq!(
-        (plain.operation, plain.peer),
-        (None, None),
-        "never invented"
-    );
+    assert_eq!((plain.operation, plain.peer), (None, None), "never invented");
     let err = decode_one(with(
         event(),
         "detail",
@@ -355,10 +291,7 @@ fn envelope_errors() {
     let mut body = batch(vec![event()]);
     body["environment"] = json!("");
     let decoded = decode_sdk_batch(body.to_string().as_bytes(), "a", NOW).unwrap();
-    assert_eq!(
-        decoded.events[0].environment, None,
-        "empty environment is absent"
-    );
+    assert_eq!(decoded.events[0].environment, None, "empty environment is absent");
 }
 
 #[test]
@@ -373,10 +306,7 @@ fn malformed_and_limits() {
     ));
     let huge = vec![b' '; MAX_BODY_BYTES + 1];
     let err = decode_sdk_batch(&huge, "a", NOW).unwrap_err();
-    assert_eq!(
-        (err.field(), err.limit()),
-        (Some("body"), Some(MAX_BODY_BYTES as u64))
-    );
+    assert_eq!((err.field(), err.limit()), (Some("body"), Some(MAX_BODY_BYTES as u64)));
     let body = batch(vec![event(); MAX_EVENTS_PER_BATCH + 1]);
     let err = decode_sdk_batch(body.to_string().as_bytes(), "a", NOW).unwrap_err();
     assert!(matches!(

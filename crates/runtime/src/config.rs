@@ -50,7 +50,9 @@ where
         }
     }
     for (name, raw) in env {
-        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         if name.starts_with(ENV_TEST_PREFIX) || rest.is_empty() {
             continue;
         }
@@ -61,7 +63,11 @@ where
     match config {
         Some(config) if errors.is_empty() => {
             let rule_errors = config.validate();
-            if rule_errors.is_empty() { Ok(config) } else { Err(ConfigErrors(rule_errors)) }
+            if rule_errors.is_empty() {
+                Ok(config)
+            } else {
+                Err(ConfigErrors(rule_errors))
+            }
         }
         _ => Err(ConfigErrors(errors)),
     }
@@ -86,7 +92,11 @@ fn deserialize_collecting<T: DeserializeOwned>(mut table: Table, errors: &mut Ve
                 if let Some(field) = unknown.filter(|field| segments.last() != Some(field)) {
                     segments.push(field);
                 }
-                let key = if segments.is_empty() { "(top level)".to_owned() } else { segments.join(".") };
+                let key = if segments.is_empty() {
+                    "(top level)".to_owned()
+                } else {
+                    segments.join(".")
+                };
                 errors.push(format!("{key}: {}", first_line(&message)));
                 if segments.is_empty() || !remove_path(&mut table, &segments) {
                     return None;
@@ -119,10 +129,14 @@ fn merge(base: &mut Table, overlay: Table) {
 }
 
 fn set_path(table: &mut Table, path: &[String], value: Value) {
-    let Some((last, parents)) = path.split_last() else { return };
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     let mut current = table;
     for segment in parents {
-        let entry = current.entry(segment.clone()).or_insert_with(|| Value::Table(Table::new()));
+        let entry = current
+            .entry(segment.clone())
+            .or_insert_with(|| Value::Table(Table::new()));
         if !entry.is_table() {
             *entry = Value::Table(Table::new());
         }
@@ -133,7 +147,9 @@ fn set_path(table: &mut Table, path: &[String], value: Value) {
 }
 
 fn remove_path(table: &mut Table, path: &[String]) -> bool {
-    let Some((last, parents)) = path.split_last() else { return false };
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
     let mut current = table;
     for segment in parents {
         match current.get_mut(segment) {
@@ -175,7 +191,11 @@ mod tests {
 
     impl Validate for Sample {
         fn validate(&self) -> Vec<String> {
-            if self.limit > 100 { vec!["limit: must be at most 100".into()] } else { vec![] }
+            if self.limit > 100 {
+                vec!["limit: must be at most 100".into()]
+            } else {
+                vec![]
+            }
         }
     }
 
@@ -194,7 +214,13 @@ mod tests {
             ("OTHER".to_owned(), "x".to_owned()),
         ];
         let config: Sample = load(Some(file.path()), env).expect("valid");
-        assert_eq!(config.inner, Inner { port: 9000, name: "file".into() });
+        assert_eq!(
+            config.inner,
+            Inner {
+                port: 9000,
+                name: "file".into()
+            }
+        );
         assert!(config.flag);
     }
 

@@ -47,6 +47,10 @@ async fn wait_for_signal() {
 /// Runs `drain` but gives up after `deadline`, saying so.
 pub async fn with_deadline<F: std::future::Future<Output = ()>>(what: &str, deadline: Duration, drain: F) {
     if tokio::time::timeout(deadline, drain).await.is_err() {
-        tracing::warn!(what, deadline_ms = deadline.as_millis() as u64, "drain deadline passed, aborting");
+        tracing::warn!(
+            what,
+            deadline_ms = deadline.as_millis() as u64,
+            "drain deadline passed, aborting"
+        );
     }
 }

@@ -92,8 +92,13 @@ async fn handle_batch(
                 tracing::warn!(offset = delivery.offset, partition = delivery.partition, reason = %reason, "undecodable alert, dead-lettering");
                 metrics::counter!(ASSEMBLY_FAILURES, "reason" => "undecodable").increment(1);
                 let mut record = delivery.record.clone();
-                record.headers.push(("causeway-dead-letter-reason".to_owned(), reason.into_bytes()));
-                deps.bus.publish(&deps.topics.dead_letter, vec![record]).await.context("dead-lettering an alert")?;
+                record
+                    .headers
+                    .push(("causeway-dead-letter-reason".to_owned(), reason.into_bytes()));
+                deps.bus
+                    .publish(&deps.topics.dead_letter, vec![record])
+                    .await
+                    .context("dead-lettering an alert")?;
             }
         }
         consumer.ack(delivery).await.context("acknowledging an alert")?;
@@ -102,7 +107,9 @@ async fn handle_batch(
 }
 
 fn settle_remaining(config: &AssemblerConfig, alert: &Alert) -> Duration {
-    let due = alert.fired_at_unix_ns.saturating_add(config.settle_ms.saturating_mul(1_000_000));
+    let due = alert
+        .fired_at_unix_ns
+        .saturating_add(config.settle_ms.saturating_mul(1_000_000));
     Duration::from_nanos(due.saturating_sub(now_unix_ns()))
 }
 
@@ -125,7 +132,16 @@ async fn assemble_one(config: &AssemblerConfig, deps: &AssemblerDeps, alert: &Al
     let started = Instant::now();
     let materialized = loop {
         let now = now_unix_ns();
-        match materialize(config, &deps.tenants, deps.window.as_ref(), deps.artifacts.as_ref(), alert, now).await {
+        match materialize(
+            config,
+            &deps.tenants,
+            deps.window.as_ref(),
+            deps.artifacts.as_ref(),
+            alert,
+            now,
+        )
+        .await
+        {
             Ok(materialized) => break materialized,
             Err(err) => {
                 metrics::counter!(ASSEMBLY_FAILURES, "reason" => "store").increment(1);
@@ -214,18 +230,26 @@ async fn put_state(
 /// An alert record: our protobuf (from the gateway) or the generic alert
 /// JSON of DESIGN §4 written by an outside producer, keyed by tenant id.
 fn decode_alert(delivery: &Delivery, tenants: &TenantRegistry) -> Result<Alert, String> {
-    let record_type = delivery.record.header(headers::RECORD_TYPE).unwrap_or(headers::TYPE_ALERT_PROTO);
+    let record_type = delivery
+        .record
+        .header(headers::RECORD_TYPE)
+        .unwrap_or(headers::TYPE_ALERT_PROTO);
     let alert = if record_type == headers::TYPE_ALERT_JSON {
-        let tenant = String::from_utf8(delivery.record.key.clone()).map_err(|_| "record key is not a tenant id".to_owned())?;
+        let tenant =
+            String::from_utf8(delivery.record.key.clone()).map_err(|_| "record key is not a tenant id".to_owned())?;
         // Derived from the record's position, so a redelivery is the same alert.
         let origin = format!("{}/{}/{}", delivery.topic, delivery.partition, delivery.offset);
         let alert_id = format!("topic-{}", &hex::encode(Sha256::digest(origin.as_bytes()))[..32]);
         Alert::from_generic_json(&delivery.record.value, &tenant, alert_id).map_err(|err| err.to_string())?
     } else if record_type == headers::TYPE_ALERT_PROTO {
-        let raw = v1::Alert::decode(delivery.record.value.as_slice()).map_err(|err| format!("undecodable alert: {err}"))?;
+        let raw =
+            v1::Alert::decode(delivery.record.value.as_slice()).map_err(|err| format!("undecodable alert: {err}"))?;
         Alert::try_from(raw).map_err(|err| err.to_string())?
     } else {
-        return Err(format!("unknown record type {:?}", String::from_utf8_lossy(record_type)));
+        return Err(format!(
+            "unknown record type {:?}",
+            String::from_utf8_lossy(record_type)
+        ));
     };
     if tenants.get(&alert.tenant_id).is_none() {
         return Err(format!("unknown tenant {:?}", alert.tenant_id));

@@ -35,7 +35,11 @@ pub async fn materialize(
 ) -> Result<Materialized, StoreError> {
     let id = artifact_id(&alert.tenant_id, &alert.alert_id);
     if let Some(existing) = artifacts.get_artifact(&alert.tenant_id, &id).await? {
-        return Ok(Materialized { completeness: label_of(&existing), stored: existing, created: false });
+        return Ok(Materialized {
+            completeness: label_of(&existing),
+            stored: existing,
+            created: false,
+        });
     }
     let pre_arm_seconds = tenants
         .get(&alert.tenant_id)
@@ -56,7 +60,9 @@ pub async fn materialize(
     for trace_id in trace_ids {
         candidates.extend(window.trace_events(&alert.tenant_id, trace_id).await?);
     }
-    let window_events = window.window_events(&alert.tenant_id, from, to, config.max_window_events).await?;
+    let window_events = window
+        .window_events(&alert.tenant_id, from, to, config.max_window_events)
+        .await?;
     let pre_arm_signals = window
         .notices(&alert.tenant_id, from, to)
         .await?
@@ -89,11 +95,21 @@ pub async fn materialize(
         canonical_json: artifact.canonical_json(),
     };
     match artifacts.put_artifact(&stored).await {
-        Ok(()) => Ok(Materialized { completeness: artifact.completeness.label.as_str(), stored, created: true }),
+        Ok(()) => Ok(Materialized {
+            completeness: artifact.completeness.label.as_str(),
+            stored,
+            created: true,
+        }),
         // Another assembler stored this alert's artifact first: keep theirs.
         Err(StoreError::Conflict(_)) => match artifacts.get_artifact(&alert.tenant_id, &id).await? {
-            Some(existing) => Ok(Materialized { completeness: label_of(&existing), stored: existing, created: false }),
-            None => Err(StoreError::Fatal(format!("artifact {id} conflicted but cannot be read"))),
+            Some(existing) => Ok(Materialized {
+                completeness: label_of(&existing),
+                stored: existing,
+                created: false,
+            }),
+            None => Err(StoreError::Fatal(format!(
+                "artifact {id} conflicted but cannot be read"
+            ))),
         },
         Err(err) => Err(err),
     }

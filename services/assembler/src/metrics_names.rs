@@ -12,10 +12,30 @@ pub const SHARE_VIEWS: &str = "causeway_assembler_share_views_total";
 
 pub fn describe_metrics() {
     describe_counter!(ALERTS_CONSUMED, Unit::Count, "alert records consumed");
-    describe_counter!(ARTIFACTS_ASSEMBLED, Unit::Count, "artifacts stored, by completeness label");
-    describe_counter!(ASSEMBLY_FAILURES, Unit::Count, "alerts that could not be assembled, by reason");
-    describe_histogram!(ASSEMBLY_DURATION, Unit::Seconds, "time to read the window and assemble one artifact");
-    describe_histogram!(ALERT_TO_ARTIFACT, Unit::Seconds, "from the alert's fired_at to its stored artifact");
-    describe_gauge!(CONSUMER_LAG, Unit::Count, "alert records not yet acknowledged by this assembler");
+    describe_counter!(
+        ARTIFACTS_ASSEMBLED,
+        Unit::Count,
+        "artifacts stored, by completeness label"
+    );
+    describe_counter!(
+        ASSEMBLY_FAILURES,
+        Unit::Count,
+        "alerts that could not be assembled, by reason"
+    );
+    describe_histogram!(
+        ASSEMBLY_DURATION,
+        Unit::Seconds,
+        "time to read the window and assemble one artifact"
+    );
+    describe_histogram!(
+        ALERT_TO_ARTIFACT,
+        Unit::Seconds,
+        "from the alert's fired_at to its stored artifact"
+    );
+    describe_gauge!(
+        CONSUMER_LAG,
+        Unit::Count,
+        "alert records not yet acknowledged by this assembler"
+    );
     describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
 }

@@ -47,7 +47,9 @@ fn alert(tenant: &str, id: &str, fired_at: u64, trace: Option<u8>) -> Alert {
 #[tokio::test]
 async fn one_artifact_per_alert_scoped_to_its_tenant() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let stores = open_stores(&format!("embedded://{}", dir.path().display())).await.expect("store");
+    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
+        .await
+        .expect("store");
     let tenants = TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants");
     let now = now_ns();
     let t0 = now - 60_000_000_000;
@@ -62,37 +64,73 @@ async fn one_artifact_per_alert_scoped_to_its_tenant() {
     ];
     // A caller completes after its callee: web's 500 follows payments' 503.
     events[0].duration_ns = 10_000_000;
-    stores.window.put_events(&events, now + 600_000_000_000).await.expect("write");
+    stores
+        .window
+        .put_events(&events, now + 600_000_000_000)
+        .await
+        .expect("write");
     let config = AssemblerConfig::default();
     let fired = now - 1_000_000_000;
 
-    let first = materialize(&config, &tenants, stores.window.as_ref(), stores.artifacts.as_ref(), &alert("dev", "a1", fired, None), now)
-        .await
-        .expect("materialize");
+    let first = materialize(
+        &config,
+        &tenants,
+        stores.window.as_ref(),
+        stores.artifacts.as_ref(),
+        &alert("dev", "a1", fired, None),
+        now,
+    )
+    .await
+    .expect("materialize");
     assert!(first.created);
     let artifact: serde_json::Value = serde_json::from_slice(&first.stored.canonical_json).expect("json");
-    assert_eq!(artifact["selection"]["trace_id"], TraceId([1; 16]).to_string(), "the failing trace is chosen");
+    assert_eq!(
+        artifact["selection"]["trace_id"],
+        TraceId([1; 16]).to_string(),
+        "the failing trace is chosen"
+    );
     assert_eq!(artifact["first_confirmed_break"]["service"], "payments");
     assert_eq!(first.stored.share_token.len(), 32);
 
     // Redelivery (even later): the same artifact, not a second one.
-    let again = materialize(&config, &tenants, stores.window.as_ref(), stores.artifacts.as_ref(), &alert("dev", "a1", fired, None), now + 9)
-        .await
-        .expect("materialize again");
+    let again = materialize(
+        &config,
+        &tenants,
+        stores.window.as_ref(),
+        stores.artifacts.as_ref(),
+        &alert("dev", "a1", fired, None),
+        now + 9,
+    )
+    .await
+    .expect("materialize again");
     assert!(!again.created);
     assert_eq!(again.stored, first.stored);
 
     // The alert's own trace id wins over selection rules.
-    let pinned = materialize(&config, &tenants, stores.window.as_ref(), stores.artifacts.as_ref(), &alert("dev", "a2", fired, Some(2)), now)
-        .await
-        .expect("materialize pinned");
+    let pinned = materialize(
+        &config,
+        &tenants,
+        stores.window.as_ref(),
+        stores.artifacts.as_ref(),
+        &alert("dev", "a2", fired, Some(2)),
+        now,
+    )
+    .await
+    .expect("materialize pinned");
     let artifact: serde_json::Value = serde_json::from_slice(&pinned.stored.canonical_json).expect("json");
     assert_eq!(artifact["selection"]["trace_id"], TraceId([2; 16]).to_string());
     assert!(artifact["first_confirmed_break"].is_null(), "nothing failed in trace 2");
 
     // Another tenant never sees dev's artifact, and dev's artifact never
     // includes globex's events.
-    assert!(stores.artifacts.get_artifact("globex", &first.stored.artifact_id).await.expect("read").is_none());
+    assert!(
+        stores
+            .artifacts
+            .get_artifact("globex", &first.stored.artifact_id)
+            .await
+            .expect("read")
+            .is_none()
+    );
     let text = String::from_utf8(first.stored.canonical_json.clone()).expect("utf8");
     assert!(!text.contains(&TraceId([9; 16]).to_string()), "no other tenant's trace");
 }

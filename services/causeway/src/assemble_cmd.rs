@@ -80,7 +80,8 @@ fn read_events(path: &Path) -> anyhow::Result<Vec<CausalEvent>> {
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|err| anyhow::anyhow!("{shown}: not JSON: {err}"))?;
     if value.get("resourceSpans").is_some() || value.get("resource_spans").is_some() {
-        causeway_model::otlp::decode_otlp_json(&bytes, OFFLINE_TENANT, now).map_err(|err| anyhow::anyhow!("{shown}: {err}"))
+        causeway_model::otlp::decode_otlp_json(&bytes, OFFLINE_TENANT, now)
+            .map_err(|err| anyhow::anyhow!("{shown}: {err}"))
     } else if value.get("events").is_some() {
         causeway_model::wire_v1::decode_sdk_batch(&bytes, OFFLINE_TENANT, now)
             .map(|batch| batch.events)

@@ -54,7 +54,12 @@ pub struct TopicsConfig {
 
 impl Default for TopicsConfig {
     fn default() -> Self {
-        Self { prefix: "causeway".to_owned(), ce_partitions: 8, alert_partitions: 2, replication: 1 }
+        Self {
+            prefix: "causeway".to_owned(),
+            ce_partitions: 8,
+            alert_partitions: 2,
+            replication: 1,
+        }
     }
 }
 
@@ -82,7 +87,11 @@ impl Default for CausewayConfig {
 impl Validate for CausewayConfig {
     fn validate(&self) -> Vec<String> {
         let mut errors = Vec::new();
-        for (key, addr) in [("http_addr", &self.http_addr), ("grpc_addr", &self.grpc_addr), ("admin_addr", &self.admin_addr)] {
+        for (key, addr) in [
+            ("http_addr", &self.http_addr),
+            ("grpc_addr", &self.grpc_addr),
+            ("admin_addr", &self.admin_addr),
+        ] {
             if addr.parse::<std::net::SocketAddr>().is_err() {
                 errors.push(format!("{key}: {addr:?} is not an address like 127.0.0.1:4318"));
             }
@@ -90,8 +99,17 @@ impl Validate for CausewayConfig {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             errors.push(format!("log_format: {:?} must be text or json", self.log_format));
         }
-        if self.topics.prefix.is_empty() || !self.topics.prefix.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)) {
-            errors.push(format!("topics.prefix: {:?} must be non-empty letters, digits, '.', '_' or '-'", self.topics.prefix));
+        if self.topics.prefix.is_empty()
+            || !self
+                .topics
+                .prefix
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        {
+            errors.push(format!(
+                "topics.prefix: {:?} must be non-empty letters, digits, '.', '_' or '-'",
+                self.topics.prefix
+            ));
         }
         if self.topics.ce_partitions == 0 || self.topics.alert_partitions == 0 {
             errors.push("topics.ce_partitions, topics.alert_partitions: must be above 0".to_owned());
@@ -99,7 +117,12 @@ impl Validate for CausewayConfig {
         if self.dev_api_key.as_deref().is_some_and(|key| key.len() < 16) {
             errors.push("dev_api_key: must be at least 16 characters".to_owned());
         }
-        if self.shutdown_deadline_seconds <= self.windower.drain_deadline_seconds.max(self.assembler.drain_deadline_seconds) {
+        if self.shutdown_deadline_seconds
+            <= self
+                .windower
+                .drain_deadline_seconds
+                .max(self.assembler.drain_deadline_seconds)
+        {
             errors.push("shutdown_deadline_seconds: must be above windower.drain_deadline_seconds and assembler.drain_deadline_seconds".to_owned());
         }
         errors.extend(self.gateway.validate());

@@ -28,7 +28,12 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<(String, bool)> {
 fn write_private(path: &Path, key: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(key.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()

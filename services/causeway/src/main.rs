@@ -2,13 +2,17 @@
 
 use std::collections::BTreeSet;
 
+use causeway::assemble_cmd;
 use causeway::serve::{self, ServeArgs, StandaloneArgs};
 use causeway::targets::Target;
-use causeway::assemble_cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "causeway", version, about = "Causal incident traces: the causal chain before the alert, assembled in seconds")]
+#[command(
+    name = "causeway",
+    version,
+    about = "Causal incident traces: the causal chain before the alert, assembled in seconds"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,9 +35,7 @@ enum Command {
     /// Print a new API key and the hash to put in `api_key_sha256`.
     Keygen,
     /// Print the `api_key_sha256` of an existing key (from the argument or stdin).
-    HashKey {
-        key: Option<String>,
-    },
+    HashKey { key: Option<String> },
     /// Any combination of targets in one process.
     Run {
         /// Comma-separated: gateway,windower,assembler.
@@ -55,7 +57,10 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => block_on(causeway::demo::run(args)),
         Command::Keygen => {
             let key = causeway_runtime::tenants::generate_api_key();
-            println!("api_key: {key}\napi_key_sha256: {}", causeway_runtime::tenants::hash_api_key(&key));
+            println!(
+                "api_key: {key}\napi_key_sha256: {}",
+                causeway_runtime::tenants::hash_api_key(&key)
+            );
             Ok(())
         }
         Command::HashKey { key } => hash_key(key),
@@ -87,5 +92,8 @@ fn hash_key(key: Option<String>) -> anyhow::Result<()> {
 
 /// Runs one async CLI command on a fresh runtime.
 fn block_on(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(command)
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(command)
 }

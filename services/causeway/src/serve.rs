@@ -47,12 +47,21 @@ pub struct StandaloneArgs {
 }
 
 /// Loads and checks everything; nothing is bound yet.
-fn prepare(serve: &ServeArgs, data_dir: Option<&Path>, targets: BTreeSet<Target>, standalone: bool) -> anyhow::Result<(Wiring, Option<String>)> {
+fn prepare(
+    serve: &ServeArgs,
+    data_dir: Option<&Path>,
+    targets: BTreeSet<Target>,
+    standalone: bool,
+) -> anyhow::Result<(Wiring, Option<String>)> {
     let mut config: CausewayConfig = load(serve.config.as_deref(), std::env::vars()).map_err(report)?;
     if let Some(dir) = data_dir {
         config.data_dir = dir.display().to_string();
     }
-    for (slot, flag) in [(&mut config.http_addr, serve.http_addr), (&mut config.grpc_addr, serve.grpc_addr), (&mut config.admin_addr, serve.admin_addr)] {
+    for (slot, flag) in [
+        (&mut config.http_addr, serve.http_addr),
+        (&mut config.grpc_addr, serve.grpc_addr),
+        (&mut config.admin_addr, serve.admin_addr),
+    ] {
         if let Some(addr) = flag {
             *slot = addr.to_string();
         }
@@ -65,8 +74,16 @@ fn prepare(serve: &ServeArgs, data_dir: Option<&Path>, targets: BTreeSet<Target>
     }
     let data = PathBuf::from(&config.data_dir);
     let default_url = |name: &str| format!("embedded://{}", data.join(name).display());
-    let bus_url = if config.bus.is_empty() && standalone { default_url("bus") } else { config.bus.clone() };
-    let store_url = if config.store.is_empty() && standalone { default_url("store") } else { config.store.clone() };
+    let bus_url = if config.bus.is_empty() && standalone {
+        default_url("bus")
+    } else {
+        config.bus.clone()
+    };
+    let store_url = if config.store.is_empty() && standalone {
+        default_url("store")
+    } else {
+        config.store.clone()
+    };
 
     let mut errors = Vec::new();
     if bus_url.is_empty() {
@@ -106,7 +123,16 @@ fn prepare(serve: &ServeArgs, data_dir: Option<&Path>, targets: BTreeSet<Target>
         return Err(report(ConfigErrors(errors)));
     }
     let tenants = Arc::new(tenants.context("tenants")?);
-    Ok((Wiring { config, targets, bus_url, store_url, tenants }, new_dev_key))
+    Ok((
+        Wiring {
+            config,
+            targets,
+            bus_url,
+            store_url,
+            tenants,
+        },
+        new_dev_key,
+    ))
 }
 
 fn report(errors: ConfigErrors) -> anyhow::Error {
@@ -128,13 +154,20 @@ pub fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
 
 pub fn targets(targets: BTreeSet<Target>, serve_args: ServeArgs) -> anyhow::Result<()> {
     let (wiring, _) = prepare(&serve_args, None, targets.clone(), false)?;
-    let name = targets.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(",");
+    let name = targets
+        .iter()
+        .map(|t| format!("{t:?}").to_lowercase())
+        .collect::<Vec<_>>()
+        .join(",");
     serve(wiring, move |bound| print_bound(&name, bound))
 }
 
 fn serve(wiring: Wiring, on_bound: impl FnOnce(&Bound) + Send + 'static) -> anyhow::Result<()> {
     causeway_runtime::telemetry::init_logging(wiring.config.log_format == "json");
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     runtime.block_on(async move {
         let shutdown = causeway_runtime::shutdown::on_signals();
         targets::run(wiring, shutdown, on_bound).await

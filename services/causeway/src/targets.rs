@@ -48,7 +48,9 @@ pub fn check_combination(targets: &BTreeSet<Target>, bus_url: &str, store_url: &
     }
     let readers = targets.contains(&Target::Windower) as u8 + targets.contains(&Target::Assembler) as u8;
     if store_url.starts_with("embedded://") && readers == 1 {
-        errors.push("store: with the embedded store the windower and the assembler must run in the same process".to_owned());
+        errors.push(
+            "store: with the embedded store the windower and the assembler must run in the same process".to_owned(),
+        );
     }
     errors
 }
@@ -64,11 +66,23 @@ pub struct Wiring {
 /// Runs until `shutdown`; `on_bound` hears the bound addresses once every
 /// listener is open (tests use it; the binary prints them).
 pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnOnce(&Bound)) -> anyhow::Result<()> {
-    let Wiring { config, targets, bus_url, store_url, tenants } = wiring;
-    let bus = causeway_bus::open_bus(&bus_url).await.with_context(|| format!("opening bus {bus_url}"))?;
-    let stores = causeway_store::open_stores(&store_url).await.with_context(|| format!("opening store {store_url}"))?;
+    let Wiring {
+        config,
+        targets,
+        bus_url,
+        store_url,
+        tenants,
+    } = wiring;
+    let bus = causeway_bus::open_bus(&bus_url)
+        .await
+        .with_context(|| format!("opening bus {bus_url}"))?;
+    let stores = causeway_store::open_stores(&store_url)
+        .await
+        .with_context(|| format!("opening store {store_url}"))?;
     let topics = Topics::with_prefix(&config.topics.prefix);
-    bus.ensure_topics(&topic_specs(&config, &topics)).await.context("creating topics")?;
+    bus.ensure_topics(&topic_specs(&config, &topics))
+        .await
+        .context("creating topics")?;
 
     // Bind everything before starting anything, so a taken port fails fast.
     let serves_http = targets.contains(&Target::Gateway) || targets.contains(&Target::Assembler);
@@ -90,10 +104,12 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
     let readiness = Readiness::new();
     {
         let bus = bus.clone();
-        readiness.add_check("bus", move || {
-            let bus = bus.clone();
-            async move { bus.ready().await }
-        }).await;
+        readiness
+            .add_check("bus", move || {
+                let bus = bus.clone();
+                async move { bus.ready().await }
+            })
+            .await;
     }
     describe_metrics(&targets);
     let intake = CancellationToken::new();
@@ -121,16 +137,28 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         let state = GatewayState::new(config.gateway.clone(), deps);
         let extra = read_routes.clone().unwrap_or_default();
         let token = intake.clone();
-        tasks.spawn(async move { ("gateway", causeway_gateway::serve(state, http, grpc, extra, token).await) });
+        tasks.spawn(async move {
+            (
+                "gateway",
+                causeway_gateway::serve(state, http, grpc, extra, token).await,
+            )
+        });
     } else if let (Some(routes), Some(http)) = (read_routes, http) {
         let token = intake.clone();
         tasks.spawn(async move {
-            let served = axum::serve(http, routes).with_graceful_shutdown(async move { token.cancelled().await }).await;
+            let served = axum::serve(http, routes)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await;
             ("read api", served.context("serving the read api"))
         });
     }
     if targets.contains(&Target::Windower) {
-        let deps = WindowerDeps { bus: bus.clone(), topics: topics.clone(), window: stores.window.clone(), tenants: tenants.clone() };
+        let deps = WindowerDeps {
+            bus: bus.clone(),
+            topics: topics.clone(),
+            window: stores.window.clone(),
+            tenants: tenants.clone(),
+        };
         let (config, token) = (config.windower.clone(), workers.clone());
         tasks.spawn(async move { ("windower", causeway_windower::run(config, deps, token).await) });
     }
@@ -145,7 +173,11 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         let (config, token) = (config.assembler.clone(), workers.clone());
         tasks.spawn(async move { ("assembler", causeway_assembler::run(config, deps, token).await) });
     }
-    let admin_task = tokio::spawn(serve_admin(admin, admin_router(readiness.clone(), metrics_handle()), admin_stop.clone()));
+    let admin_task = tokio::spawn(serve_admin(
+        admin,
+        admin_router(readiness.clone(), metrics_handle()),
+        admin_stop.clone(),
+    ));
     readiness.mark_started();
     on_bound(&bound);
 
@@ -173,7 +205,10 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(deadline_s = deadline.as_secs(), "shutdown deadline passed, aborting what is left");
+        tracing::warn!(
+            deadline_s = deadline.as_secs(),
+            "shutdown deadline passed, aborting what is left"
+        );
         tasks.abort_all();
     }
     admin_stop.cancel();
@@ -199,7 +234,9 @@ fn describe_exit(joined: Result<(&'static str, anyhow::Result<()>), tokio::task:
 }
 
 async fn bind(key: &str, addr: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("{key}: cannot listen on {addr}"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("{key}: cannot listen on {addr}"))
 }
 
 fn topic_specs(config: &CausewayConfig, topics: &Topics) -> Vec<TopicSpec> {

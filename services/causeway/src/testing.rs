@@ -29,7 +29,11 @@ impl Standalone {
     /// Starts all three targets on `data_dir` (embedded bus and store) with
     /// a dev tenant keyed `api_key`. `tweak` adjusts the config (e.g. a
     /// shorter settle delay) before it is validated.
-    pub async fn start(data_dir: &Path, api_key: &str, tweak: impl FnOnce(&mut CausewayConfig)) -> anyhow::Result<Self> {
+    pub async fn start(
+        data_dir: &Path,
+        api_key: &str,
+        tweak: impl FnOnce(&mut CausewayConfig),
+    ) -> anyhow::Result<Self> {
         let mut config = CausewayConfig {
             data_dir: data_dir.display().to_string(),
             http_addr: "127.0.0.1:0".to_owned(),
@@ -45,7 +49,13 @@ impl Standalone {
         let bus_url = format!("embedded://{}", data_dir.join("bus").display());
         let store_url = format!("embedded://{}", data_dir.join("store").display());
         let all = BTreeSet::from([Target::Gateway, Target::Windower, Target::Assembler]);
-        let wiring = Wiring { config, targets: all, bus_url, store_url, tenants };
+        let wiring = Wiring {
+            config,
+            targets: all,
+            bus_url,
+            store_url,
+            tenants,
+        };
         let shutdown = CancellationToken::new();
         let (tx, rx) = oneshot::channel::<Bound>();
         let token = shutdown.clone();
@@ -59,7 +69,11 @@ impl Standalone {
             Ok(bound) => bound,
             Err(_) => {
                 // The wiring failed before binding: surface its error.
-                return Err(task.await.context("standalone task")?.err().unwrap_or_else(|| anyhow::anyhow!("standalone stopped before binding")));
+                return Err(task
+                    .await
+                    .context("standalone task")?
+                    .err()
+                    .unwrap_or_else(|| anyhow::anyhow!("standalone stopped before binding")));
             }
         };
         Ok(Self {

@@ -58,17 +58,28 @@ pub async fn run(args: TopicsArgs) -> anyhow::Result<()> {
 
 /// The bus URL and the topic specs from config, env and flags.
 fn resolve(options: &TopicsOptions) -> anyhow::Result<(String, Vec<TopicSpec>)> {
-    let config: CausewayConfig =
-        load(options.config.as_deref(), std::env::vars()).map_err(|errors| anyhow::anyhow!("configuration: {errors}"))?;
-    let bus = options.bus.clone().unwrap_or(config.bus.clone());
-    anyhow::ensure!(!bus.is_empty(), "bus: set --bus, CAUSEWAY_BUS or `bus` in the config file (kafka://host:port)");
-    let prefix = options.prefix.clone().unwrap_or(config.topics.prefix.clone());
+    let config: CausewayConfig = load(options.config.as_deref(), std::env::vars())
+        .map_err(|errors| anyhow::anyhow!("configuration: {errors}"))?;
+    let bus = options.bus.clone().unwrap_or_else(|| config.bus.clone());
+    anyhow::ensure!(
+        !bus.is_empty(),
+        "bus: set --bus, CAUSEWAY_BUS or `bus` in the config file (kafka://host:port)"
+    );
+    let prefix = options.prefix.clone().unwrap_or_else(|| config.topics.prefix.clone());
     let ce_partitions = options.ce_partitions.unwrap_or(config.topics.ce_partitions);
     let alert_partitions = options.alert_partitions.unwrap_or(config.topics.alert_partitions);
     let replication = options.replication.unwrap_or(config.topics.replication);
     anyhow::ensure!(ce_partitions > 0 && alert_partitions > 0, "partitions must be above 0");
     anyhow::ensure!(replication > 0, "replication must be above 0");
-    Ok((bus, topic_specs(&Topics::with_prefix(&prefix), ce_partitions, alert_partitions, replication)))
+    Ok((
+        bus,
+        topic_specs(
+            &Topics::with_prefix(&prefix),
+            ce_partitions,
+            alert_partitions,
+            replication,
+        ),
+    ))
 }
 
 /// The topic layout every target uses: the CE topic carries the load; alerts
@@ -185,7 +196,10 @@ mod tests {
                 partitions: None,
             },
         ]);
-        assert!(text.contains("causeway.ce: 1 partitions, replication 1, 7 records held"), "{text}");
+        assert!(
+            text.contains("causeway.ce: 1 partitions, replication 1, 7 records held"),
+            "{text}"
+        );
         assert!(text.contains("offsets 2..9"), "{text}");
         assert!(text.contains("causeway.alerts: missing"), "{text}");
     }

@@ -25,7 +25,14 @@ pub async fn run(
     if !errors.is_empty() {
         anyhow::bail!("invalid gateway configuration: {}", errors.join("; "));
     }
-    serve(GatewayState::new(config, deps), http, grpc, axum::Router::new(), shutdown).await
+    serve(
+        GatewayState::new(config, deps),
+        http,
+        grpc,
+        axum::Router::new(),
+        shutdown,
+    )
+    .await
 }
 
 /// Like [`run`] with a built state, and `extra` routes served on the same

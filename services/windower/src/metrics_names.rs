@@ -12,8 +12,24 @@ pub const CONSUMER_LAG: &str = "causeway_windower_consumer_lag_records";
 pub fn describe_metrics() {
     describe_counter!(EVENTS_WRITTEN, Unit::Count, "causal events written to the window store");
     describe_counter!(RECORDS_CONSUMED, Unit::Count, "bus records consumed, by record type");
-    describe_counter!(DEAD_LETTERS, Unit::Count, "undecodable records sent to the dead-letter topic");
-    describe_counter!(EXPIRED, Unit::Count, "events dropped from the window after their expiry");
-    describe_histogram!(WRITE_DURATION, Unit::Seconds, "time to write one polled batch to the store");
-    describe_gauge!(CONSUMER_LAG, Unit::Count, "records on the CE topic not yet acknowledged by this windower");
+    describe_counter!(
+        DEAD_LETTERS,
+        Unit::Count,
+        "undecodable records sent to the dead-letter topic"
+    );
+    describe_counter!(
+        EXPIRED,
+        Unit::Count,
+        "events dropped from the window after their expiry"
+    );
+    describe_histogram!(
+        WRITE_DURATION,
+        Unit::Seconds,
+        "time to write one polled batch to the store"
+    );
+    describe_gauge!(
+        CONSUMER_LAG,
+        Unit::Count,
+        "records on the CE topic not yet acknowledged by this windower"
+    );
 }

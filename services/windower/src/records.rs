@@ -20,28 +20,45 @@ pub struct Decoded {
 pub fn decode_deliveries(deliveries: &[Delivery]) -> Decoded {
     let mut decoded = Decoded::default();
     for delivery in deliveries {
-        let record_type = delivery.record.header(headers::RECORD_TYPE).unwrap_or(headers::TYPE_CE_BATCH);
+        let record_type = delivery
+            .record
+            .header(headers::RECORD_TYPE)
+            .unwrap_or(headers::TYPE_CE_BATCH);
         if record_type == headers::TYPE_CE_BATCH {
             // The gateway validated and stamped the tenant; the clock check is
             // not repeated here (u64::MAX) because records may be replayed late.
             match decode_ce_batch(&delivery.record.value, None, u64::MAX) {
                 Ok(events) if events.iter().all(|event| !event.tenant_id.is_empty()) => {
                     for event in events {
-                        decoded.events_by_tenant.entry(event.tenant_id.clone()).or_default().push(event);
+                        decoded
+                            .events_by_tenant
+                            .entry(event.tenant_id.clone())
+                            .or_default()
+                            .push(event);
                     }
                 }
-                Ok(_) => decoded.poison.push((delivery.clone(), "ce batch has an event without a tenant".to_owned())),
-                Err(err) => decoded.poison.push((delivery.clone(), format!("undecodable ce batch: {err}"))),
+                Ok(_) => decoded
+                    .poison
+                    .push((delivery.clone(), "ce batch has an event without a tenant".to_owned())),
+                Err(err) => decoded
+                    .poison
+                    .push((delivery.clone(), format!("undecodable ce batch: {err}"))),
             }
         } else if record_type == headers::TYPE_NOTICE {
             match serde_json::from_slice::<ServiceNotice>(&delivery.record.value) {
                 Ok(notice) if !notice.tenant_id.is_empty() => decoded.notices.push(notice),
-                Ok(_) => decoded.poison.push((delivery.clone(), "notice without a tenant".to_owned())),
-                Err(err) => decoded.poison.push((delivery.clone(), format!("undecodable notice: {err}"))),
+                Ok(_) => decoded
+                    .poison
+                    .push((delivery.clone(), "notice without a tenant".to_owned())),
+                Err(err) => decoded
+                    .poison
+                    .push((delivery.clone(), format!("undecodable notice: {err}"))),
             }
         } else {
             let shown = String::from_utf8_lossy(record_type).into_owned();
-            decoded.poison.push((delivery.clone(), format!("unknown record type {shown:?}")));
+            decoded
+                .poison
+                .push((delivery.clone(), format!("unknown record type {shown:?}")));
         }
     }
     decoded
@@ -73,7 +90,12 @@ mod tests {
     }
 
     fn delivery(offset: u64, record: Record) -> Delivery {
-        Delivery { topic: "causeway.ce".to_owned(), partition: 0, offset, record }
+        Delivery {
+            topic: "causeway.ce".to_owned(),
+            partition: 0,
+            offset,
+            record,
+        }
     }
 
     fn typed(record_type: &[u8], value: Vec<u8>) -> Record {
@@ -90,9 +112,18 @@ mod tests {
             metadata_json: "{}".to_owned(),
         };
         let deliveries = vec![
-            delivery(0, typed(headers::TYPE_CE_BATCH, encode_ce_batch(&[event("acme", 1), event("acme", 2)]))),
+            delivery(
+                0,
+                typed(
+                    headers::TYPE_CE_BATCH,
+                    encode_ce_batch(&[event("acme", 1), event("acme", 2)]),
+                ),
+            ),
             delivery(1, typed(headers::TYPE_CE_BATCH, encode_ce_batch(&[event("globex", 3)]))),
-            delivery(2, typed(headers::TYPE_NOTICE, serde_json::to_vec(&notice).expect("json"))),
+            delivery(
+                2,
+                typed(headers::TYPE_NOTICE, serde_json::to_vec(&notice).expect("json")),
+            ),
         ];
         let decoded = decode_deliveries(&deliveries);
         assert_eq!(decoded.events_by_tenant["acme"].len(), 2);

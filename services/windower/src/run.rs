@@ -22,7 +22,10 @@ pub struct WindowerDeps {
 }
 
 fn now_unix_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 /// Runs until `shutdown`, then drains: the batch in hand is written and
@@ -33,7 +36,11 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
         .subscribe(&deps.topics.ce, &config.group)
         .await
         .with_context(|| format!("subscribing to {}", deps.topics.ce))?;
-    let expiry = tokio::spawn(expire_loop(deps.window.clone(), config.expire_interval_seconds, shutdown.clone()));
+    let expiry = tokio::spawn(expire_loop(
+        deps.window.clone(),
+        config.expire_interval_seconds,
+        shutdown.clone(),
+    ));
     tracing::info!(topic = %deps.topics.ce, group = %config.group, "windower consuming");
     let wait = Duration::from_millis(config.poll_wait_ms);
     let result = loop {
@@ -128,7 +135,9 @@ fn keep_ns(config: &WindowerConfig, deps: &WindowerDeps, tenant: &str) -> u64 {
         .get(tenant)
         .and_then(|tenant| tenant.pre_arm_seconds)
         .unwrap_or(config.pre_arm_seconds);
-    pre_arm.saturating_add(config.grace_seconds).saturating_mul(1_000_000_000)
+    pre_arm
+        .saturating_add(config.grace_seconds)
+        .saturating_mul(1_000_000_000)
 }
 
 async fn dead_letter(deps: &WindowerDeps, poison: &[(Delivery, String)]) -> anyhow::Result<()> {

@@ -47,13 +47,21 @@ struct Harness {
 }
 
 async fn open(dir: &std::path::Path) -> Harness {
-    let bus = open_bus(&format!("embedded://{}", dir.join("bus").display())).await.expect("bus");
-    let stores = open_stores(&format!("embedded://{}", dir.join("store").display())).await.expect("store");
+    let bus = open_bus(&format!("embedded://{}", dir.join("bus").display()))
+        .await
+        .expect("bus");
+    let stores = open_stores(&format!("embedded://{}", dir.join("store").display()))
+        .await
+        .expect("store");
     let topics = Topics::with_prefix("test");
     let specs: Vec<TopicSpec> = topics
         .all()
         .iter()
-        .map(|name| TopicSpec { name: (*name).to_owned(), partitions: 2, replication: 1 })
+        .map(|name| TopicSpec {
+            name: (*name).to_owned(),
+            partitions: 2,
+            replication: 1,
+        })
         .collect();
     bus.ensure_topics(&specs).await.expect("topics");
     Harness { bus, stores, topics }
@@ -66,7 +74,10 @@ fn start(harness: &Harness) -> (CancellationToken, tokio::task::JoinHandle<anyho
         window: harness.stores.window.clone(),
         tenants: Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants")),
     };
-    let config = WindowerConfig { poll_wait_ms: 50, ..WindowerConfig::default() };
+    let config = WindowerConfig {
+        poll_wait_ms: 50,
+        ..WindowerConfig::default()
+    };
     let token = CancellationToken::new();
     let task = tokio::spawn(run(config, deps, token.clone()));
     (token, task)
@@ -75,7 +86,12 @@ fn start(harness: &Harness) -> (CancellationToken, tokio::task::JoinHandle<anyho
 async fn wait_for_trace(harness: &Harness, trace: u8, count: usize) -> Vec<CausalEvent> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let events = harness.stores.window.trace_events("dev", TraceId([trace; 16])).await.expect("read");
+        let events = harness
+            .stores
+            .window
+            .trace_events("dev", TraceId([trace; 16]))
+            .await
+            .expect("read");
         if events.len() >= count || Instant::now() > deadline {
             return events;
         }
@@ -84,7 +100,11 @@ async fn wait_for_trace(harness: &Harness, trace: u8, count: usize) -> Vec<Causa
 }
 
 async fn dead_letters(harness: &Harness, group: &str) -> Vec<Record> {
-    let mut consumer = harness.bus.subscribe(&harness.topics.dead_letter, group).await.expect("subscribe");
+    let mut consumer = harness
+        .bus
+        .subscribe(&harness.topics.dead_letter, group)
+        .await
+        .expect("subscribe");
     let mut records = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(2);
     while Instant::now() < deadline {
@@ -98,31 +118,49 @@ async fn dead_letters(harness: &Harness, group: &str) -> Vec<Record> {
 async fn writes_window_dead_letters_poison_and_resumes_after_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let harness = open(dir.path()).await;
-    let poison = Record::new(b"dev/x".to_vec(), vec![0xff, 0x01]).with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH);
-    let first = vec![ce_record(&[event(1, 1), event(2, 1)]), poison, ce_record(&[event(3, 1), event(1, 1)])];
+    let poison =
+        Record::new(b"dev/x".to_vec(), vec![0xff, 0x01]).with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH);
+    let first = vec![
+        ce_record(&[event(1, 1), event(2, 1)]),
+        poison,
+        ce_record(&[event(3, 1), event(1, 1)]),
+    ];
     harness.bus.publish(&harness.topics.ce, first).await.expect("publish");
 
     let (token, task) = start(&harness);
     let events = wait_for_trace(&harness, 1, 3).await;
     let ids: Vec<CeId> = events.iter().map(|event| event.ce_id).collect();
-    assert_eq!(ids, vec![CeId([1; 16]), CeId([2; 16]), CeId([3; 16])], "duplicate ce_id 1 stored once");
+    assert_eq!(
+        ids,
+        vec![CeId([1; 16]), CeId([2; 16]), CeId([3; 16])],
+        "duplicate ce_id 1 stored once"
+    );
     token.cancel();
     task.await.expect("join").expect("windower");
 
     let letters = dead_letters(&harness, "check-1").await;
     assert_eq!(letters.len(), 1, "one poison record");
-    let reason = String::from_utf8_lossy(letters[0].header("causeway-dead-letter-reason").expect("reason")).into_owned();
+    let reason =
+        String::from_utf8_lossy(letters[0].header("causeway-dead-letter-reason").expect("reason")).into_owned();
     assert!(reason.contains("undecodable ce batch"), "{reason}");
 
     // Restart on the same directories: what was acknowledged is not
     // processed again (no second dead letter), new records are.
     drop(harness);
     let harness = open(dir.path()).await;
-    harness.bus.publish(&harness.topics.ce, vec![ce_record(&[event(4, 2)])]).await.expect("publish");
+    harness
+        .bus
+        .publish(&harness.topics.ce, vec![ce_record(&[event(4, 2)])])
+        .await
+        .expect("publish");
     let (token, task) = start(&harness);
     assert_eq!(wait_for_trace(&harness, 2, 1).await.len(), 1);
     token.cancel();
     task.await.expect("join").expect("windower");
-    assert_eq!(dead_letters(&harness, "check-2").await.len(), 1, "poison not redelivered after restart");
+    assert_eq!(
+        dead_letters(&harness, "check-2").await.len(),
+        1,
+        "poison not redelivered after restart"
+    );
     assert_eq!(wait_for_trace(&harness, 1, 3).await.len(), 3);
 }

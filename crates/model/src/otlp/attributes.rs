@@ -54,10 +54,7 @@ fn integer(attributes: &[KeyValue], key: &str) -> Result<Option<i64>, String> {
 pub fn kind_of(span_kind: i32, attributes: &[KeyValue], path: &str) -> Result<Kind, FieldError> {
     if let Some(text) = string(attributes, KIND_ATTRIBUTE) {
         return text.parse().map_err(|err: crate::kind::UnknownKind| {
-            FieldError::new(
-                format!("{path}.attributes.{KIND_ATTRIBUTE}"),
-                err.to_string(),
-            )
+            FieldError::new(format!("{path}.attributes.{KIND_ATTRIBUTE}"), err.to_string())
         });
     }
     match SpanKind::try_from(span_kind) {
@@ -80,46 +77,27 @@ const GRPC_STATUS_KEY: &str = "rpc.grpc.status_code";
 /// the span status: ERROR 500, OK 200, UNSET 200 on request/response kinds
 /// (OpenTelemetry leaves successful calls UNSET) and 0 ("not recorded")
 /// on the others.
-pub fn status_of(
-    kind: Kind,
-    attributes: &[KeyValue],
-    span_status: Option<i32>,
-    path: &str,
-) -> Result<u16, FieldError> {
+pub fn status_of(kind: Kind, attributes: &[KeyValue], span_status: Option<i32>, path: &str) -> Result<u16, FieldError> {
     for key in HTTP_STATUS_KEYS {
         let field = || format!("{path}.attributes.{key}");
         if let Some(code) = integer(attributes, key).map_err(|err| FieldError::new(field(), err))? {
             return u16::try_from(code)
                 .ok()
                 .filter(|status| *status <= MAX_STATUS)
-                .ok_or_else(|| {
-                    FieldError::new(
-                        field(),
-                        format!("{code} is not an HTTP status (0..={MAX_STATUS})"),
-                    )
-                });
+                .ok_or_else(|| FieldError::new(field(), format!("{code} is not an HTTP status (0..={MAX_STATUS})")));
         }
     }
     let grpc_field = || format!("{path}.attributes.{GRPC_STATUS_KEY}");
-    if let Some(code) =
-        integer(attributes, GRPC_STATUS_KEY).map_err(|err| FieldError::new(grpc_field(), err))?
-    {
-        return grpc_to_http(code).ok_or_else(|| {
-            FieldError::new(
-                grpc_field(),
-                format!("{code} is not a gRPC status code (0..=16)"),
-            )
-        });
+    if let Some(code) = integer(attributes, GRPC_STATUS_KEY).map_err(|err| FieldError::new(grpc_field(), err))? {
+        return grpc_to_http(code)
+            .ok_or_else(|| FieldError::new(grpc_field(), format!("{code} is not a gRPC status code (0..=16)")));
     }
-    let code = span_status
-        .map(StatusCode::try_from)
-        .transpose()
-        .map_err(|_| {
-            FieldError::new(
-                format!("{path}.status.code"),
-                format!("unknown status code {}", span_status.unwrap_or_default()),
-            )
-        })?;
+    let code = span_status.map(StatusCode::try_from).transpose().map_err(|_| {
+        FieldError::new(
+            format!("{path}.status.code"),
+            format!("unknown status code {}", span_status.unwrap_or_default()),
+        )
+    })?;
     Ok(match code {
         Some(StatusCode::Error) => 500,
         Some(StatusCode::Ok) => 200,
@@ -132,10 +110,8 @@ pub fn status_of(
 /// a legacy `http.target` loses its query string), else the span name.
 pub fn operation_of(attributes: &[KeyValue], span_name: &str) -> Option<String> {
     let method = first_string(attributes, &["http.request.method", "http.method"]);
-    let route = string(attributes, "http.route").or_else(|| {
-        string(attributes, "http.target")
-            .map(|target| target.split(['?', '#']).next().unwrap_or(target))
-    });
+    let route = string(attributes, "http.route")
+        .or_else(|| string(attributes, "http.target").map(|target| target.split(['?', '#']).next().unwrap_or(target)));
     match (method, route) {
         (Some(method), Some(route)) => Some(format!("{method} {route}")),
         _ => (!span_name.trim().is_empty()).then(|| span_name.to_owned()),
@@ -149,9 +125,5 @@ pub fn peer_of(kind: Kind, attributes: &[KeyValue]) -> Option<String> {
     if !kind.is_outbound() {
         return None;
     }
-    first_string(
-        attributes,
-        &["peer.service", "server.address", "net.peer.name"],
-    )
-    .map(str::to_owned)
+    first_string(attributes, &["peer.service", "server.address", "net.peer.name"]).map(str::to_owned)
 }

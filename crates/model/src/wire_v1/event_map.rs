@@ -59,9 +59,8 @@ fn id<T: std::str::FromStr<Err = crate::ids::IdParseError>>(
     key: &str,
     text: &str,
 ) -> Result<T, FieldError> {
-    text.parse().map_err(|err: crate::ids::IdParseError| {
-        FieldError::new(event.path_of(key), err.to_string())
-    })
+    text.parse()
+        .map_err(|err: crate::ids::IdParseError| FieldError::new(event.path_of(key), err.to_string()))
 }
 
 fn non_empty(text: Option<&str>) -> Option<&str> {
@@ -72,10 +71,7 @@ fn non_empty(text: Option<&str>) -> Option<&str> {
 /// template, else with the normalized route key, else either alone; then
 /// the downstream operation name; then `event_attrs.operation` (the SDK's
 /// database integrations put `execute`/`fetch` there). Otherwise none.
-fn operation_of(
-    detail: Option<&JsonObject<'_>>,
-    attrs: Option<&JsonObject<'_>>,
-) -> Result<Option<String>, FieldError> {
+fn operation_of(detail: Option<&JsonObject<'_>>, attrs: Option<&JsonObject<'_>>) -> Result<Option<String>, FieldError> {
     if let Some(detail) = detail {
         let method = non_empty(detail.str_opt("method")?);
         let route = match non_empty(detail.str_opt("route_template")?) {
@@ -138,25 +134,19 @@ pub(crate) fn map_event(
     let service = non_empty(event.str_opt("service_id")?).unwrap_or(defaults.service_id);
 
     let kind_text = event.str_req("kind")?;
-    let base_kind: Kind = kind_text.parse().map_err(|err: crate::kind::UnknownKind| {
-        FieldError::new(event.path_of("kind"), err.to_string())
-    })?;
+    let base_kind: Kind = kind_text
+        .parse()
+        .map_err(|err: crate::kind::UnknownKind| FieldError::new(event.path_of("kind"), err.to_string()))?;
     let event_type = event.str_opt("event_type")?;
     let kind = event_type.and_then(refined_kind).unwrap_or(base_kind);
-    let status = status_of(
-        event.u64_req("status")?,
-        event_type,
-        event.path_of("status"),
-    )?;
+    let status = status_of(event.u64_req("status")?, event_type, event.path_of("status"))?;
 
     let wall_ts_ns = event.u64_req("wall_ts_ns")?;
     let duration_ns = event.u64_req("duration_ns")?;
     let start_unix_ns = wall_ts_ns.checked_sub(duration_ns).ok_or_else(|| {
         FieldError::new(
             event.path_of("duration_ns"),
-            format!(
-                "{duration_ns} ns is longer than wall_ts_ns ({wall_ts_ns}), the completion time"
-            ),
+            format!("{duration_ns} ns is longer than wall_ts_ns ({wall_ts_ns}), the completion time"),
         )
     })?;
 

@@ -59,9 +59,10 @@ impl<'a> JsonObject<'a> {
     pub(crate) fn u64_opt(&self, key: &str) -> Result<Option<u64>, FieldError> {
         match self.present(key) {
             None => Ok(None),
-            Some(value) => value.as_u64().map(Some).ok_or_else(|| {
-                FieldError::new(self.path_of(key), "expected a non-negative integer")
-            }),
+            Some(value) => value
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| FieldError::new(self.path_of(key), "expected a non-negative integer")),
         }
     }
 

@@ -12,10 +12,14 @@ pub fn authenticate(headers: &HeaderMap, tenants: &TenantRegistry) -> Result<Arc
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthorized("missing authorization header (expected: Bearer <api key>)"))?;
-    let text = value.to_str().map_err(|_| unauthorized("authorization header is not text"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| unauthorized("authorization header is not text"))?;
     let key = text
         .strip_prefix("Bearer ")
         .or_else(|| text.strip_prefix("bearer "))
         .ok_or_else(|| unauthorized("authorization must be: Bearer <api key>"))?;
-    tenants.authenticate(key.trim()).ok_or_else(|| unauthorized("unknown api key"))
+    tenants
+        .authenticate(key.trim())
+        .ok_or_else(|| unauthorized("unknown api key"))
 }

@@ -15,7 +15,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -23,7 +27,11 @@ impl ApiError {
     }
 
     pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_field", format!("{field}: {}", message.into()))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            format!("{field}: {}", message.into()),
+        )
     }
 }
 
@@ -31,7 +39,11 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         tracing::warn!(error = %err, "read api store error");
         match err {
-            StoreError::Unavailable(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "store unavailable, retry"),
+            StoreError::Unavailable(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "store unavailable, retry",
+            ),
             _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "store failure"),
         }
     }

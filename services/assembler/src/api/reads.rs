@@ -32,7 +32,10 @@ pub async fn get_artifact(
         .ok_or_else(|| ApiError::not_found("artifact"))?;
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
-        [("x-causeway-digest", stored.digest.clone()), ("x-causeway-share-url", state.config.share_url(&stored.share_token))],
+        [
+            ("x-causeway-digest", stored.digest.clone()),
+            ("x-causeway-share-url", state.config.share_url(&stored.share_token)),
+        ],
         stored.canonical_json,
     )
         .into_response())
@@ -58,11 +61,19 @@ pub async fn list_artifacts(
     };
     let limit = query.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_LIST_LIMIT {
-        return Err(ApiError::bad_request("limit", format!("must be between 1 and {MAX_LIST_LIMIT}")));
+        return Err(ApiError::bad_request(
+            "limit",
+            format!("must be between 1 and {MAX_LIST_LIMIT}"),
+        ));
     }
     let rows = state
         .artifacts
-        .list_artifacts(&tenant.id, query.service.as_deref().filter(|s| !s.is_empty()), since, limit)
+        .list_artifacts(
+            &tenant.id,
+            query.service.as_deref().filter(|s| !s.is_empty()),
+            since,
+            limit,
+        )
         .await?;
     Ok(Json(json!({ "artifacts": rows })))
 }
@@ -97,28 +108,42 @@ pub async fn get_trace(
     Path(trace_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = authenticate(&headers, &state.tenants)?;
-    let trace_id: TraceId = trace_id.parse().map_err(|err| ApiError::bad_request("trace_id", format!("{err}")))?;
+    let trace_id: TraceId = trace_id
+        .parse()
+        .map_err(|err| ApiError::bad_request("trace_id", format!("{err}")))?;
     let events = state.window.trace_events(&tenant.id, trace_id).await?;
     Ok(Json(json!({ "trace_id": trace_id, "events": events })))
 }
 
 /// The tenant's window as the coverage functions see it: the last pre-arm.
-async fn recent_window(state: &ReadApiState, tenant_id: &str, pre_arm_seconds: Option<u64>) -> Result<Vec<causeway_model::CausalEvent>, ApiError> {
+async fn recent_window(
+    state: &ReadApiState,
+    tenant_id: &str,
+    pre_arm_seconds: Option<u64>,
+) -> Result<Vec<causeway_model::CausalEvent>, ApiError> {
     let now = now_unix_ns();
-    let span = pre_arm_seconds.unwrap_or(state.config.pre_arm_seconds).saturating_mul(1_000_000_000);
+    let span = pre_arm_seconds
+        .unwrap_or(state.config.pre_arm_seconds)
+        .saturating_mul(1_000_000_000);
     Ok(state
         .window
         .window_events(tenant_id, now.saturating_sub(span), now, state.config.max_window_events)
         .await?)
 }
 
-pub async fn get_coverage(State(state): State<ReadApiState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn get_coverage(
+    State(state): State<ReadApiState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = authenticate(&headers, &state.tenants)?;
     let events = recent_window(&state, &tenant.id, tenant.pre_arm_seconds).await?;
     Ok(Json(json!({ "coverage": coverage(&events) })))
 }
 
-pub async fn get_topology(State(state): State<ReadApiState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn get_topology(
+    State(state): State<ReadApiState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = authenticate(&headers, &state.tenants)?;
     let events = recent_window(&state, &tenant.id, tenant.pre_arm_seconds).await?;
     let report = coverage(&events);

@@ -12,7 +12,10 @@ use crate::metrics_names::SHARE_VIEWS;
 
 /// Tokens are 32 URL-safe characters; anything else is not looked up.
 fn plausible_token(token: &str) -> bool {
-    (16..=64).contains(&token.len()) && token.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    (16..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
 
 pub async fn get_shared(State(state): State<ReadApiState>, Path(token): Path<String>) -> Result<Response, ApiError> {
@@ -32,14 +35,29 @@ pub async fn get_shared(State(state): State<ReadApiState>, Path(token): Path<Str
     let immutable = "public, max-age=31536000, immutable";
     if as_json {
         return Ok((
-            [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, immutable)],
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, immutable),
+            ],
             [("x-causeway-digest", stored.digest.clone())],
             stored.canonical_json,
         )
             .into_response());
     }
-    let artifact: Artifact = serde_json::from_slice(&stored.canonical_json)
-        .map_err(|err| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("stored artifact unreadable: {err}")))?;
+    let artifact: Artifact = serde_json::from_slice(&stored.canonical_json).map_err(|err| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("stored artifact unreadable: {err}"),
+        )
+    })?;
     let text = render_waterfall(&artifact, false);
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, immutable)], text).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, immutable),
+        ],
+        text,
+    )
+        .into_response())
 }
