@@ -2,6 +2,8 @@
 //! telemetry, the admin server (`/live`, `/ready`, `/metrics`) and shutdown.
 
 pub mod admin;
+pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod shutdown;
 pub mod telemetry;

@@ -17,11 +17,12 @@ mod topology;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use causeway_assembly::{Artifact, render_waterfall};
 use causeway_model::time_parse::format_rfc3339;
+use causeway_runtime::clock::now_unix_ns;
 use serde_json::{Value, json};
 
 pub use checks::Check;
@@ -84,12 +85,6 @@ pub struct DemoOutcome {
     pub assembled_in: Duration,
     /// The injected failure and ghost, the share link: met or not.
     pub checks: Vec<Check>,
-}
-
-fn now_unix_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos() as u64)
 }
 
 /// Runs the demo and prints the share link, the waterfall (or the JSON)

@@ -1,17 +1,9 @@
 //! The gateway's clock: now, the metering month, and the wait until the
 //! next month (the Retry-After of a quota rejection).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use time::OffsetDateTime;
 
-/// Now, in unix epoch nanoseconds (0 if the system clock is before 1970).
-pub fn now_unix_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+pub use causeway_runtime::clock::now_unix_ns;
 
 fn utc(unix_ns: u64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ns)).unwrap_or(OffsetDateTime::UNIX_EPOCH)

@@ -2,10 +2,11 @@
 //! an interval; on shutdown finish the batch in hand and commit.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use causeway_bus::{Bus, Consumer, Delivery, Record, Topics};
+use causeway_runtime::clock::now_unix_ns;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::WindowStore;
 use tokio_util::sync::CancellationToken;
@@ -19,13 +20,6 @@ pub struct WindowerDeps {
     pub topics: Topics,
     pub window: Arc<dyn WindowStore>,
     pub tenants: Arc<TenantRegistry>,
-}
-
-fn now_unix_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 /// Runs until `shutdown`, then drains: the batch in hand is written and
