@@ -19,13 +19,26 @@ pub fn init_logging(json: bool) {
     };
 }
 
+/// Bucket bounds (seconds) of every duration histogram: real histograms,
+/// not summaries, so Prometheus can aggregate them across replicas.
+const DURATION_BUCKETS: [f64; 16] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
 /// The process-wide Prometheus recorder, installed once. Several targets in
-/// one process (standalone, tests) share it.
+/// one process (standalone, tests) share it. Call it before describing
+/// metrics: descriptions sent before a recorder exists are lost.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            let builder = PrometheusBuilder::new();
+            // Fails only on an empty bucket list, which DURATION_BUCKETS is not.
+            let builder = match builder.set_buckets(&DURATION_BUCKETS) {
+                Ok(with_buckets) => with_buckets,
+                Err(_) => PrometheusBuilder::new(),
+            };
+            let recorder = builder.build_recorder();
             let handle = recorder.handle();
             // Fails only when another recorder is already global; then this
             // handle renders nothing, which tests would notice.

@@ -38,4 +38,6 @@ pub fn describe_metrics() {
         "alert records not yet acknowledged by this assembler"
     );
     describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
+    // Exported at zero from startup (the exporter renders only touched metrics).
+    metrics::counter!(ALERTS_CONSUMED).increment(0);
 }

@@ -111,6 +111,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             })
             .await;
     }
+    let metrics = metrics_handle();
     describe_metrics(&targets);
     let intake = CancellationToken::new();
     let workers = CancellationToken::new();
@@ -175,7 +176,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
     }
     let admin_task = tokio::spawn(serve_admin(
         admin,
-        admin_router(readiness.clone(), metrics_handle()),
+        admin_router(readiness.clone(), metrics),
         admin_stop.clone(),
     ));
     readiness.mark_started();

@@ -32,4 +32,9 @@ pub fn describe_metrics() {
         Unit::Count,
         "records on the CE topic not yet acknowledged by this windower"
     );
+    // Exported at zero from startup, so dashboards and rate() see them before
+    // the first event (the exporter renders only metrics that were touched).
+    for name in [EVENTS_WRITTEN, RECORDS_CONSUMED, DEAD_LETTERS, EXPIRED] {
+        metrics::counter!(name).increment(0);
+    }
 }
