@@ -198,6 +198,9 @@ async fn bad_input_is_refused_precisely_and_nothing_is_stored() {
     oversized["padding"] = json!("x".repeat(MAX_BODY_BYTES));
     let answer = api.post_batch(&oversized).await;
     assert_refused(&answer, 413, "body_too_large", None, Some(MAX_BODY_BYTES as u64));
+    // The unread body makes the server drop the connection: it must say so,
+    // or the client's next request goes out on the dead pooled connection.
+    assert_eq!(answer.header("connection").as_deref(), Some("close"));
     refused_traces.push(events[0].trace_id.to_string());
 
     // An unknown content type on a valid batch: 415 (SDK route and OTLP route).

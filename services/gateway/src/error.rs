@@ -37,6 +37,17 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// Refusals decided before the request body was read to its end.
+    fn answered_before_body(&self) -> bool {
+        matches!(
+            self,
+            IngestError::Unauthorized(_)
+                | IngestError::BodyTooLarge { .. }
+                | IngestError::UnsupportedMediaType(_)
+                | IngestError::UnsupportedEncoding(_)
+        )
+    }
+
     pub fn http_status(&self) -> StatusCode {
         match self {
             IngestError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -137,6 +148,14 @@ impl IntoResponse for IngestError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.answered_before_body() {
+            // The body was not (fully) read, so the server drops this
+            // connection after answering: say so, or a client reuses the
+            // dead connection from its pool and its next request fails.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
