@@ -81,6 +81,7 @@ async fn handle_batch(
     for delivery in deliveries {
         match decode_alert(delivery, &deps.tenants) {
             Ok(alert) => {
+                mark_pending(deps, &alert).await;
                 wait_settle(config, &alert, shutdown).await;
                 if shutdown.is_cancelled() && settle_remaining(config, &alert) > Duration::ZERO {
                     // Not acknowledged: the next assembler picks it up.
@@ -171,7 +172,9 @@ async fn assemble_one(config: &AssemblerConfig, deps: &AssemblerDeps, alert: &Al
     let record = Record::new(stored.tenant_id.clone().into_bytes(), message.encode_to_vec())
         .with_header(headers::RECORD_TYPE, headers::TYPE_ARTIFACT)
         .with_header(headers::SCHEMA_VERSION, headers::SCHEMA_V1);
-    publish_retrying(deps, &deps.topics.artifacts, vec![record]).await?;
+    // State first: whoever reads the artifact topic finds the alert assembled.
+    // A publish that fails leaves the alert unacknowledged; its redelivery
+    // reuses the stored artifact and publishes again.
     put_state(
         deps,
         alert,
@@ -181,6 +184,7 @@ async fn assemble_one(config: &AssemblerConfig, deps: &AssemblerDeps, alert: &Al
         None,
     )
     .await;
+    publish_retrying(deps, &deps.topics.artifacts, vec![record]).await?;
     tracing::info!(
         alert_id = %alert.alert_id,
         artifact_id = %stored.artifact_id,
@@ -202,6 +206,17 @@ async fn publish_retrying(deps: &AssemblerDeps, topic: &str, records: Vec<Record
             }
             Err(err) => return Err(anyhow::Error::new(err).context(format!("publishing to {topic}"))),
         }
+    }
+}
+
+/// Records `pending` unless the alert already has a state: the gateway
+/// writes it first when it shares this store, but an alert from the topic
+/// (or a gateway with its own store) is first seen here.
+async fn mark_pending(deps: &AssemblerDeps, alert: &Alert) {
+    match deps.artifacts.get_alert_state(&alert.tenant_id, &alert.alert_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => put_state(deps, alert, AlertPhase::Pending, None, None, None).await,
+        Err(err) => tracing::warn!(alert_id = %alert.alert_id, error = %err, "cannot read alert state"),
     }
 }
 
