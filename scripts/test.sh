@@ -13,11 +13,21 @@ CAUSEWAY_TEST_PYTHON="$(scripts/python-env.sh)"
 export CAUSEWAY_TEST_PYTHON
 echo "python: $CAUSEWAY_TEST_PYTHON"
 
+step "kafka broker (tansu, for the Kafka bus tests)"
+scripts/kafka-broker.sh install
+
 step "format"
 cargo fmt --all --check
 
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "causeway binary (the multi-process tests run it)"
+cargo build -p causeway --locked
+
 step "tests"
+CAUSEWAY_TEST_KAFKA="$(scripts/kafka-broker.sh start)"
+export CAUSEWAY_TEST_KAFKA
+trap 'scripts/kafka-broker.sh stop' EXIT
+echo "kafka: $CAUSEWAY_TEST_KAFKA"
 cargo test --workspace --all-targets --locked

@@ -9,11 +9,14 @@ use crate::embedded::EmbeddedBus;
 /// - `embedded://PATH`: the embedded bus in directory PATH, absolute
 ///   (`embedded:///var/lib/causeway/bus`) or relative to the working
 ///   directory (`embedded://./data/bus`, `embedded://data/bus`);
-/// - `kafka://…`: not built in this version.
+/// - `kafka://host:port[,host:port][?key=value&…]`: the Kafka bus; every
+///   query pair is a librdkafka property passed through verbatim (e.g.
+///   `security.protocol=SASL_SSL&sasl.mechanism=PLAIN`). Needs the `kafka`
+///   feature (on by default).
 pub async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, BusError> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(BusError::Fatal(format!(
-            "bus url {url:?} has no scheme: use embedded://PATH (kafka:// is not built in this version)"
+            "bus url {url:?} has no scheme: use embedded://PATH or kafka://host:port"
         )));
     };
     match scheme {
@@ -25,11 +28,14 @@ pub async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, BusError> {
             }
             Ok(Arc::new(EmbeddedBus::open(rest).await?))
         }
+        #[cfg(feature = "kafka")]
+        "kafka" => Ok(Arc::new(crate::kafka::KafkaBus::open(url)?)),
+        #[cfg(not(feature = "kafka"))]
         "kafka" => Err(BusError::Fatal(
-            "the kafka bus is not built in this version; use embedded://PATH".into(),
+            "this build has no kafka bus (the causeway-bus `kafka` feature is off); use embedded://PATH".into(),
         )),
         other => Err(BusError::Fatal(format!(
-            "unknown bus url scheme {other:?}: supported schemes are embedded:// (and kafka:// in a later version)"
+            "unknown bus url scheme {other:?}: supported schemes are embedded:// and kafka://"
         ))),
     }
 }
@@ -46,8 +52,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn rejects_kafka_unknown_and_schemeless_urls() {
-        assert!(error_text(open_bus("kafka://localhost:9092").await).contains("kafka bus is not built"));
+    async fn rejects_bad_kafka_unknown_and_schemeless_urls() {
+        assert!(error_text(open_bus("kafka://").await).contains("host:port"));
+        assert!(error_text(open_bus("kafka://localhost:9092?no.such.property=1").await).contains("no.such.property"));
         assert!(error_text(open_bus("nats://x").await).contains("embedded://"));
         assert!(error_text(open_bus("/tmp/bus").await).contains("no scheme"));
         assert!(error_text(open_bus("embedded://").await).contains("needs a directory"));

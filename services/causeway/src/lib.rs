@@ -8,3 +8,4 @@ pub mod dev_key;
 pub mod serve;
 pub mod targets;
 pub mod testing;
+pub mod topics_cmd;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use causeway_assembler::{AssemblerDeps, ReadApiState};
-use causeway_bus::{TopicSpec, Topics};
+use causeway_bus::Topics;
 use causeway_gateway::{GatewayDeps, GatewayState};
 use causeway_runtime::admin::{Readiness, admin_router, serve_admin};
 use causeway_runtime::telemetry::metrics_handle;
@@ -80,9 +80,14 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         .await
         .with_context(|| format!("opening store {store_url}"))?;
     let topics = Topics::with_prefix(&config.topics.prefix);
-    bus.ensure_topics(&topic_specs(&config, &topics))
-        .await
-        .context("creating topics")?;
+    bus.ensure_topics(&crate::topics_cmd::topic_specs(
+        &topics,
+        config.topics.ce_partitions,
+        config.topics.alert_partitions,
+        config.topics.replication,
+    ))
+    .await
+    .context("creating topics")?;
 
     // Bind everything before starting anything, so a taken port fails fast.
     let serves_http = targets.contains(&Target::Gateway) || targets.contains(&Target::Assembler);
@@ -238,20 +243,6 @@ async fn bind(key: &str, addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("{key}: cannot listen on {addr}"))
-}
-
-fn topic_specs(config: &CausewayConfig, topics: &Topics) -> Vec<TopicSpec> {
-    let spec = |name: &str, partitions: u32| TopicSpec {
-        name: name.to_owned(),
-        partitions,
-        replication: config.topics.replication,
-    };
-    vec![
-        spec(&topics.ce, config.topics.ce_partitions),
-        spec(&topics.alerts, config.topics.alert_partitions),
-        spec(&topics.artifacts, config.topics.alert_partitions),
-        spec(&topics.dead_letter, 1),
-    ]
 }
 
 fn describe_metrics(targets: &BTreeSet<Target>) {

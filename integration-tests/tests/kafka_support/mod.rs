@@ -1,0 +1,138 @@
+//! Running the `causeway` binary as separate OS processes against the test
+//! Kafka broker.
+//!
+//! The binary is `target/debug/causeway`, built by `scripts/test.sh` before
+//! the tests (`cargo build -p causeway`); a test cannot build it itself
+//! while the surrounding `cargo test` holds the build directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How long a process may take to create topics and bind its ports.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// Fails in CI; elsewhere says SKIPPED and gives `None`.
+fn required_or_skip<T>(test: &str, what: &str) -> Option<T> {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} in CI: scripts/test.sh must provide it");
+    }
+    println!("SKIPPED: {test}: {what} (scripts/test.sh provides it)");
+    None
+}
+
+/// The broker's bootstrap address from `CAUSEWAY_TEST_KAFKA`.
+pub fn broker(test: &str) -> Option<String> {
+    match std::env::var("CAUSEWAY_TEST_KAFKA") {
+        Ok(bootstrap) if !bootstrap.is_empty() => Some(bootstrap),
+        _ => required_or_skip(test, "kafka: CAUSEWAY_TEST_KAFKA not set"),
+    }
+}
+
+/// `target/debug/causeway` of this workspace.
+pub fn causeway_binary(test: &str) -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let binary = target.join("debug").join("causeway");
+    if binary.is_file() {
+        Some(binary)
+    } else {
+        required_or_skip(
+            test,
+            &format!("{} is not built (cargo build -p causeway)", binary.display()),
+        )
+    }
+}
+
+/// A name no other run against the same broker uses.
+pub fn unique_prefix(test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    format!("it{}-{}-{test}", nanos % 1_000_000_000_000, std::process::id())
+}
+
+/// One running `causeway` process; killed (SIGKILL) when dropped.
+pub struct Process {
+    child: Child,
+    pub http: Option<String>,
+    pub log: PathBuf,
+}
+
+impl Process {
+    /// Starts `binary args…` with `env`, stderr (the logs) into `log`, and
+    /// waits for the bound addresses it prints.
+    pub fn start(binary: &Path, args: &[String], env: &[(String, String)], log: PathBuf) -> Process {
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        // The config reads every CAUSEWAY_* variable: start from a clean slate.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("CAUSEWAY_") {
+                command.env_remove(name);
+            }
+        }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        let mut child = command.spawn().expect("start causeway");
+        let stdout = child.stdout.take().expect("stdout");
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut http = None;
+        loop {
+            match received.recv_timeout(STARTUP) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("http   listening on ") {
+                        http = Some(url.trim().to_owned());
+                    }
+                    if line.starts_with("admin  listening on") {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+                    panic!("causeway {args:?} did not start within {STARTUP:?}; its log:\n{logs}");
+                }
+            }
+        }
+        Process { child, http, log }
+    }
+
+    pub fn http_url(&self) -> String {
+        self.http.clone().expect("this process serves http")
+    }
+
+    /// SIGKILL: no drain, no final commit, no flush.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reap");
+    }
+
+    /// The process log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let start = text.len().saturating_sub(4000);
+        text.get(start..).unwrap_or_default().to_owned()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
