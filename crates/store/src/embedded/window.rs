@@ -246,12 +246,7 @@ impl WindowStore for EmbeddedStore {
         }
         let tenant_id = tenant_id.to_owned();
         self.blocking(move |db| {
-            let prefix = keys::tenant(&tenant_id);
-            let from = [prefix.as_slice(), &from_unix_ns.to_be_bytes()].concat();
-            let to = match to_unix_ns.checked_add(1) {
-                Some(end) => [prefix.as_slice(), &end.to_be_bytes()].concat(),
-                None => keys::prefix_end(&prefix),
-            };
+            let (from, to) = tenant_time_range(&tenant_id, from_unix_ns, to_unix_ns);
             let index = scan_keys(db, EVENTS_BY_TIME, &from, &to, limit)?;
             let rows: Vec<Vec<u8>> = index.iter().map(|key| row_key_from_index(&tenant_id, key)).collect();
             load_events(db, &rows)
@@ -296,12 +291,7 @@ impl WindowStore for EmbeddedStore {
         }
         let tenant_id = tenant_id.to_owned();
         self.blocking(move |db| {
-            let prefix = keys::tenant(&tenant_id);
-            let from = [prefix.as_slice(), &from_unix_ns.to_be_bytes()].concat();
-            let to = match to_unix_ns.checked_add(1) {
-                Some(end) => [prefix.as_slice(), &end.to_be_bytes()].concat(),
-                None => keys::prefix_end(&prefix),
-            };
+            let (from, to) = tenant_time_range(&tenant_id, from_unix_ns, to_unix_ns);
             let txn = db.begin_read().map_err(read_err)?;
             let notices = txn.open_table(NOTICES).map_err(read_err)?;
             notices
@@ -325,4 +315,16 @@ impl WindowStore for EmbeddedStore {
         })
         .await
     }
+}
+
+/// Key bounds `[from, to)` of a tenant's rows keyed by time, covering
+/// `[from_unix_ns, to_unix_ns]` inclusive.
+fn tenant_time_range(tenant_id: &str, from_unix_ns: u64, to_unix_ns: u64) -> (Vec<u8>, Vec<u8>) {
+    let prefix = keys::tenant(tenant_id);
+    let from = [prefix.as_slice(), &from_unix_ns.to_be_bytes()].concat();
+    let to = match to_unix_ns.checked_add(1) {
+        Some(end) => [prefix.as_slice(), &end.to_be_bytes()].concat(),
+        None => keys::prefix_end(&prefix),
+    };
+    (from, to)
 }
