@@ -5,11 +5,18 @@
 //! with SIGKILL mid-stream and started again on the same store. Every event
 //! the gateway acknowledged is stored exactly once, and an alert sent after
 //! the restart assembles an artifact whose frames are events that were sent,
-//! none twice.
+//! none twice. An alert written straight onto the alert topic by an outside
+//! producer (generic alert JSON, keyed by tenant) is assembled too, and its
+//! artifact comes out on the artifact topic.
 
 mod kafka_support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use causeway_bus::{Record, Topics, headers, open_bus};
+use causeway_model::proto::v1;
+use prost::Message;
 
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, TEST_SETTLE_MS, now_unix_ns, sdk_batch};
 use kafka_support::{Process, broker, causeway_binary, unique_prefix};
@@ -178,5 +185,59 @@ async fn split_deployment_loses_and_duplicates_nothing_across_a_sigkill() {
         frame_ids.iter().all(|id| all_sent.contains(id)),
         "every frame is an event that was sent"
     );
+
+    // An outside producer writes the generic alert JSON straight onto the
+    // alert topic, keyed by tenant id; the artifact comes out on the artifact
+    // topic, and the alert's state on the read API.
+    let bus = open_bus(&format!("kafka://{}", deployment.bootstrap))
+        .await
+        .expect("kafka bus");
+    let topics = Topics::with_prefix(&prefix);
+    let title = "from an outside producer";
+    let body = serde_json::json!({
+        "service": "frontend-failing",
+        "fired_at": now_unix_ns(),
+        "title": title,
+        "source": "alertmanager",
+    });
+    let record = Record::new(b"dev".to_vec(), serde_json::to_vec(&body).expect("json"))
+        .with_header(headers::RECORD_TYPE, headers::TYPE_ALERT_JSON)
+        .with_header(headers::SCHEMA_VERSION, headers::SCHEMA_V1);
+    bus.publish(&topics.alerts, vec![record])
+        .await
+        .expect("publish the alert json");
+    let mut artifacts = bus
+        .subscribe(&topics.artifacts, &format!("{prefix}-reader"))
+        .await
+        .expect("subscribe");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let published = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no artifact for the topic alert within 60 s\n{}",
+            workers.log_tail()
+        );
+        let batch = artifacts
+            .poll(10, Duration::from_millis(500))
+            .await
+            .expect("poll artifacts");
+        let found = batch.iter().find_map(|delivery| {
+            let artifact = v1::Artifact::decode(delivery.record.value.as_slice()).expect("artifact protobuf");
+            let json: serde_json::Value = serde_json::from_slice(&artifact.canonical_json).expect("artifact json");
+            (json["alert"]["title"] == title).then_some((artifact, json))
+        });
+        if let Some(found) = found {
+            break found;
+        }
+    };
+    let (message, json) = published;
+    assert_eq!(message.tenant_id, "dev");
+    assert!(
+        !json["first_confirmed_break"].is_null(),
+        "the failing trace has a break: {json}"
+    );
+    let state = reader.get(&format!("/api/v1/alerts/{}", message.alert_id)).await.json();
+    assert_eq!(state["state"], "assembled", "{state}");
+    assert_eq!(state["artifact_id"], message.artifact_id);
     drop(gateway_process);
 }
