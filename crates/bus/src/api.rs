@@ -66,6 +66,18 @@ pub struct Delivery {
     pub record: Record,
 }
 
+impl Delivery {
+    /// The record as it goes to the dead-letter topic: unchanged, plus why
+    /// it was refused and where it came from (`topic/partition/offset`).
+    pub fn to_dead_letter(&self, reason: &str) -> Record {
+        let origin = format!("{}/{}/{}", self.topic, self.partition, self.offset);
+        self.record
+            .clone()
+            .with_header(headers::DEAD_LETTER_REASON, reason.as_bytes())
+            .with_header(headers::DEAD_LETTER_ORIGIN, origin.into_bytes())
+    }
+}
+
 /// How a topic is created when missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicSpec {
@@ -143,6 +155,10 @@ pub trait Consumer: Send + 'static {
 pub mod headers {
     /// What the record holds; one of the `TYPE_*` values.
     pub const RECORD_TYPE: &str = "causeway-type";
+    /// On dead letters: why the record was refused.
+    pub const DEAD_LETTER_REASON: &str = "causeway-dead-letter-reason";
+    /// On dead letters: `topic/partition/offset` the record was consumed from.
+    pub const DEAD_LETTER_ORIGIN: &str = "causeway-dead-letter-origin";
     /// The schema version of the value; consumers reject unknown majors.
     pub const SCHEMA_VERSION: &str = "causeway-schema";
     /// `causeway.v1.CeBatch` protobuf: the CEs of one (tenant, trace).
@@ -156,4 +172,29 @@ pub mod headers {
     /// `causeway.v1.Artifact` protobuf.
     pub const TYPE_ARTIFACT: &[u8] = b"artifact";
     pub const SCHEMA_V1: &[u8] = b"1";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letters_keep_the_record_and_say_why_and_whence() {
+        let record =
+            Record::new(b"k".to_vec(), b"v".to_vec()).with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH);
+        let delivery = Delivery {
+            topic: "causeway.ce".to_owned(),
+            partition: 3,
+            offset: 42,
+            record: record.clone(),
+        };
+        let letter = delivery.to_dead_letter("undecodable");
+        assert_eq!((letter.key.as_slice(), letter.value.as_slice()), (&b"k"[..], &b"v"[..]));
+        assert_eq!(letter.header(headers::RECORD_TYPE), Some(headers::TYPE_CE_BATCH));
+        assert_eq!(letter.header(headers::DEAD_LETTER_REASON), Some(&b"undecodable"[..]));
+        assert_eq!(
+            letter.header(headers::DEAD_LETTER_ORIGIN),
+            Some(&b"causeway.ce/3/42"[..])
+        );
+    }
 }

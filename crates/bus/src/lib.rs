@@ -10,9 +10,11 @@ pub mod embedded;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod open;
+mod retry;
 
 pub use api::*;
 pub use embedded::{EmbeddedBus, EmbeddedBusOptions};
 #[cfg(feature = "kafka")]
 pub use kafka::KafkaBus;
 pub use open::open_bus;
+pub use retry::publish_with_retry;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use causeway_bus::{Bus, Consumer, Delivery, Record, Topics, headers};
+use causeway_bus::{Bus, Consumer, Delivery, Record, Topics, headers, publish_with_retry};
 use causeway_model::Alert;
 use causeway_model::proto::v1;
 use causeway_runtime::tenants::TenantRegistry;
@@ -92,14 +92,13 @@ async fn handle_batch(
             Err(reason) => {
                 tracing::warn!(offset = delivery.offset, partition = delivery.partition, reason = %reason, "undecodable alert, dead-lettering");
                 metrics::counter!(ASSEMBLY_FAILURES, "reason" => "undecodable").increment(1);
-                let mut record = delivery.record.clone();
-                record
-                    .headers
-                    .push(("causeway-dead-letter-reason".to_owned(), reason.into_bytes()));
-                deps.bus
-                    .publish(&deps.topics.dead_letter, vec![record])
-                    .await
-                    .context("dead-lettering an alert")?;
+                publish_with_retry(
+                    deps.bus.as_ref(),
+                    &deps.topics.dead_letter,
+                    vec![delivery.to_dead_letter(&reason)],
+                )
+                .await
+                .context("dead-lettering an alert")?;
             }
         }
         consumer.ack(delivery).await.context("acknowledging an alert")?;
@@ -184,7 +183,9 @@ async fn assemble_one(config: &AssemblerConfig, deps: &AssemblerDeps, alert: &Al
         None,
     )
     .await;
-    publish_retrying(deps, &deps.topics.artifacts, vec![record]).await?;
+    publish_with_retry(deps.bus.as_ref(), &deps.topics.artifacts, vec![record])
+        .await
+        .context("publishing the artifact")?;
     tracing::info!(
         alert_id = %alert.alert_id,
         artifact_id = %stored.artifact_id,
@@ -193,20 +194,6 @@ async fn assemble_one(config: &AssemblerConfig, deps: &AssemblerDeps, alert: &Al
         "artifact assembled"
     );
     Ok(())
-}
-
-async fn publish_retrying(deps: &AssemblerDeps, topic: &str, records: Vec<Record>) -> anyhow::Result<()> {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match deps.bus.publish(topic, records.clone()).await {
-            Ok(()) => return Ok(()),
-            Err(err) if err.is_retryable() => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            Err(err) => return Err(anyhow::Error::new(err).context(format!("publishing to {topic}"))),
-        }
-    }
 }
 
 /// Records `pending` unless the alert already has a state: the gateway

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use causeway_bus::{Bus, Consumer, Delivery, Record, Topics};
+use causeway_bus::{Bus, Consumer, Delivery, Record, Topics, publish_with_retry};
 use causeway_runtime::clock::now_unix_ns;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::WindowStore;
@@ -142,26 +142,12 @@ async fn dead_letter(deps: &WindowerDeps, poison: &[(Delivery, String)]) -> anyh
         .iter()
         .map(|(delivery, reason)| {
             tracing::warn!(topic = %delivery.topic, partition = delivery.partition, offset = delivery.offset, reason = %reason, "dead-lettering record");
-            let mut record = delivery.record.clone();
-            record.headers.push(("causeway-dead-letter-reason".to_owned(), reason.clone().into_bytes()));
-            record.headers.push((
-                "causeway-dead-letter-origin".to_owned(),
-                format!("{}/{}/{}", delivery.topic, delivery.partition, delivery.offset).into_bytes(),
-            ));
-            record
+            delivery.to_dead_letter(reason)
         })
         .collect();
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match deps.bus.publish(&deps.topics.dead_letter, records.clone()).await {
-            Ok(()) => break,
-            Err(err) if err.is_retryable() => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            Err(err) => return Err(anyhow::Error::new(err).context("publishing dead letters")),
-        }
-    }
+    publish_with_retry(deps.bus.as_ref(), &deps.topics.dead_letter, records)
+        .await
+        .context("publishing dead letters")?;
     metrics::counter!(DEAD_LETTERS).increment(poison.len() as u64);
     Ok(())
 }

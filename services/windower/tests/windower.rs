@@ -140,9 +140,10 @@ async fn writes_window_dead_letters_poison_and_resumes_after_restart() {
 
     let letters = dead_letters(&harness, "check-1").await;
     assert_eq!(letters.len(), 1, "one poison record");
-    let reason =
-        String::from_utf8_lossy(letters[0].header("causeway-dead-letter-reason").expect("reason")).into_owned();
+    let reason = String::from_utf8_lossy(letters[0].header(headers::DEAD_LETTER_REASON).expect("reason")).into_owned();
     assert!(reason.contains("undecodable ce batch"), "{reason}");
+    let origin = String::from_utf8_lossy(letters[0].header(headers::DEAD_LETTER_ORIGIN).expect("origin")).into_owned();
+    assert!(origin.starts_with("test.ce/"), "{origin}");
 
     // Restart on the same directories: what was acknowledged is not
     // processed again (no second dead letter), new records are.
