@@ -224,6 +224,15 @@ impl TenantRegistry {
         self.by_id.get(id).cloned()
     }
 
+    /// The tenant's pre-alert window: its override, else `default` (also for
+    /// a tenant not in the registry).
+    pub fn pre_arm_seconds(&self, id: &str, default: u64) -> u64 {
+        self.by_id
+            .get(id)
+            .and_then(|tenant| tenant.pre_arm_seconds)
+            .unwrap_or(default)
+    }
+
     /// Every tenant, in id order.
     pub fn tenants(&self) -> Vec<Arc<Tenant>> {
         let mut all: Vec<_> = self.by_id.values().cloned().collect();
@@ -316,6 +325,16 @@ mod tests {
         assert!(registry.authenticate("").is_none());
         assert_eq!(registry.get("beta").expect("beta").monthly_ce_quota, Some(200_000));
         assert!(registry.get("dev").is_none());
+    }
+
+    #[test]
+    fn pre_arm_is_the_override_or_the_default() {
+        let mut long = tenant("long", Plan::Pro, &["k1"]);
+        long.pre_arm_seconds = Some(900);
+        let registry = TenantRegistry::new(&[long, tenant("plain", Plan::Pro, &["k2"])], None).expect("registry");
+        assert_eq!(registry.pre_arm_seconds("long", 300), 900);
+        assert_eq!(registry.pre_arm_seconds("plain", 300), 300);
+        assert_eq!(registry.pre_arm_seconds("unknown", 300), 300);
     }
 
     #[test]

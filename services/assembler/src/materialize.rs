@@ -41,10 +41,7 @@ pub async fn materialize(
             created: false,
         });
     }
-    let pre_arm_seconds = tenants
-        .get(&alert.tenant_id)
-        .and_then(|tenant| tenant.pre_arm_seconds)
-        .unwrap_or(config.pre_arm_seconds);
+    let pre_arm_seconds = tenants.pre_arm_seconds(&alert.tenant_id, config.pre_arm_seconds);
     let pre_arm_ns = pre_arm_seconds.saturating_mul(1_000_000_000);
     let settle_ns = config.settle_ms.saturating_mul(1_000_000);
     let from = alert.fired_at_unix_ns.saturating_sub(pre_arm_ns);

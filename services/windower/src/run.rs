@@ -124,11 +124,7 @@ async fn write(config: &WindowerConfig, deps: &WindowerDeps, decoded: &Decoded) 
 /// How long a tenant's events are kept after they arrive: its pre-arm
 /// window plus the grace for late alerts.
 fn keep_ns(config: &WindowerConfig, deps: &WindowerDeps, tenant: &str) -> u64 {
-    let pre_arm = deps
-        .tenants
-        .get(tenant)
-        .and_then(|tenant| tenant.pre_arm_seconds)
-        .unwrap_or(config.pre_arm_seconds);
+    let pre_arm = deps.tenants.pre_arm_seconds(tenant, config.pre_arm_seconds);
     pre_arm
         .saturating_add(config.grace_seconds)
         .saturating_mul(1_000_000_000)
