@@ -121,7 +121,11 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
     let intake = CancellationToken::new();
     let workers = CancellationToken::new();
     let admin_stop = CancellationToken::new();
-    let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+    // Intake (the HTTP and gRPC servers) and the consumers are drained in
+    // that order, so what the gateway accepted is on the bus before the
+    // consumers stop.
+    let mut intake_tasks: JoinSet<TargetExit> = JoinSet::new();
+    let mut worker_tasks: JoinSet<TargetExit> = JoinSet::new();
 
     let read_routes = targets.contains(&Target::Assembler).then(|| {
         causeway_assembler::http_router(ReadApiState {
@@ -143,7 +147,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         let state = GatewayState::new(config.gateway.clone(), deps);
         let extra = read_routes.clone().unwrap_or_default();
         let token = intake.clone();
-        tasks.spawn(async move {
+        intake_tasks.spawn(async move {
             (
                 "gateway",
                 causeway_gateway::serve(state, http, grpc, extra, token).await,
@@ -151,7 +155,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         });
     } else if let (Some(routes), Some(http)) = (read_routes, http) {
         let token = intake.clone();
-        tasks.spawn(async move {
+        intake_tasks.spawn(async move {
             let served = axum::serve(http, routes)
                 .with_graceful_shutdown(async move { token.cancelled().await })
                 .await;
@@ -166,7 +170,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             tenants: tenants.clone(),
         };
         let (config, token) = (config.windower.clone(), workers.clone());
-        tasks.spawn(async move { ("windower", causeway_windower::run(config, deps, token).await) });
+        worker_tasks.spawn(async move { ("windower", causeway_windower::run(config, deps, token).await) });
     }
     if targets.contains(&Target::Assembler) {
         let deps = AssemblerDeps {
@@ -177,7 +181,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             tenants: tenants.clone(),
         };
         let (config, token) = (config.assembler.clone(), workers.clone());
-        tasks.spawn(async move { ("assembler", causeway_assembler::run(config, deps, token).await) });
+        worker_tasks.spawn(async move { ("assembler", causeway_assembler::run(config, deps, token).await) });
     }
     let admin_task = tokio::spawn(serve_admin(
         admin,
@@ -191,23 +195,17 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
     let mut failure = None;
     tokio::select! {
         () = shutdown.cancelled() => {}
-        Some(joined) = tasks.join_next() => failure = Some(describe_exit(joined)),
+        Some(joined) = intake_tasks.join_next() => failure = Some(describe_exit(joined)),
+        Some(joined) = worker_tasks.join_next() => failure = Some(describe_exit(joined)),
     }
     readiness.mark_draining();
     tracing::info!("draining: intake first, then the consumers");
     let deadline = Duration::from_secs(config.shutdown_deadline_seconds);
     let drained = tokio::time::timeout(deadline, async {
         intake.cancel();
-        // Give the servers a moment to finish in-flight requests before the
-        // consumers stop, so what the gateway accepted is already on the bus.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        join_all(&mut intake_tasks, &mut failure).await;
         workers.cancel();
-        while let Some(joined) = tasks.join_next().await {
-            let outcome = describe_exit(joined);
-            if failure.is_none() && outcome.is_err() {
-                failure = Some(outcome);
-            }
-        }
+        join_all(&mut worker_tasks, &mut failure).await;
     })
     .await;
     if drained.is_err() {
@@ -215,7 +213,8 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             deadline_s = deadline.as_secs(),
             "shutdown deadline passed, aborting what is left"
         );
-        tasks.abort_all();
+        intake_tasks.abort_all();
+        worker_tasks.abort_all();
     }
     admin_stop.cancel();
     let _ = admin_task.await;
@@ -225,7 +224,20 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
     }
 }
 
-fn describe_exit(joined: Result<(&'static str, anyhow::Result<()>), tokio::task::JoinError>) -> anyhow::Result<()> {
+/// What a target task ends with: its name and its result.
+type TargetExit = (&'static str, anyhow::Result<()>);
+
+/// Waits for every task of `tasks`; the first failure is kept in `failure`.
+async fn join_all(tasks: &mut JoinSet<TargetExit>, failure: &mut Option<anyhow::Result<()>>) {
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = describe_exit(joined);
+        if failure.is_none() && outcome.is_err() {
+            *failure = Some(outcome);
+        }
+    }
+}
+
+fn describe_exit(joined: Result<TargetExit, tokio::task::JoinError>) -> anyhow::Result<()> {
     match joined {
         Ok((name, Ok(()))) => {
             tracing::info!(target_name = name, "target stopped");
