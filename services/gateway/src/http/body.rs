@@ -2,13 +2,14 @@
 //! and classifying its content type.
 
 use std::io::Read;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use causeway_model::DecodeError;
 use flate2::read::GzDecoder;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 
 use crate::error::IngestError;
 
@@ -29,10 +30,16 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), IngestError> {
     }
 }
 
+/// Most bytes of a refused body read and thrown away so its sender can
+/// read the 413; a larger body is cut off with the connection.
+const DRAIN_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// Longest time spent draining a refused body.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The body, decompressed when `Content-Encoding: gzip`, never larger than
 /// `max_bytes` at any stage: a declared `Content-Length` over the limit is
 /// refused before reading, and reading stops at the limit.
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize) -> Result<Bytes, IngestError> {
+pub(crate) async fn read_body(headers: &HeaderMap, mut body: Body, max_bytes: usize) -> Result<Bytes, IngestError> {
     let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().map(str::trim)) {
         None => false,
         Some(Ok(enc)) if enc.is_empty() || enc.eq_ignore_ascii_case("identity") => false,
@@ -45,15 +52,25 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > max_bytes as u64) {
+        drain(body, 0).await;
         return Err(IngestError::BodyTooLarge { limit: max_bytes });
     }
-    let raw = match Limited::new(body, max_bytes).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
+    let mut raw = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
+            IngestError::from(DecodeError::malformed(
+                "request body",
+                format!("cannot read the body: {err}"),
+            ))
+        })?;
+        let Ok(data) = frame.into_data() else { continue };
+        if raw.len() + data.len() > max_bytes {
+            drain(body, raw.len() + data.len()).await;
             return Err(IngestError::BodyTooLarge { limit: max_bytes });
         }
-        Err(err) => return Err(DecodeError::malformed("request body", format!("cannot read the body: {err}")).into()),
-    };
+        raw.extend_from_slice(&data);
+    }
+    let raw = raw.freeze();
     if !gzip {
         return Ok(raw);
     }
@@ -61,6 +78,22 @@ pub(crate) async fn read_body(headers: &HeaderMap, body: Body, max_bytes: usize)
     tokio::task::spawn_blocking(move || gunzip(&raw, max_bytes))
         .await
         .map_err(|err| IngestError::Internal(format!("decompression task failed: {err}")))?
+}
+
+/// Reads and throws away what is left of a refused body (bounded in bytes
+/// and time): a client still sending it would otherwise see the connection
+/// reset instead of the 413 that says what the limit is.
+async fn drain(mut body: Body, already_read: usize) {
+    let mut seen = already_read;
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while seen <= DRAIN_MAX_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |data| data.len()),
+                Some(Err(_)) | None => break,
+            }
+        }
+    })
+    .await;
 }
 
 /// Inflates at most `max_bytes`; more is a 413 (a gzip bomb stops there).
