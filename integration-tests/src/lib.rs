@@ -12,6 +12,8 @@ use std::path::Path;
 
 use causeway::config::CausewayConfig;
 use causeway::testing::Standalone;
+/// Wall-clock now in unix nanoseconds: the clock the targets read.
+pub use causeway_runtime::clock::now_unix_ns;
 
 pub use api::Api;
 pub use python::{python, run_python};
@@ -33,12 +35,4 @@ pub async fn start_standalone(data_dir: &Path, tweak: impl FnOnce(&mut CausewayC
     })
     .await
     .expect("standalone starts")
-}
-
-/// Wall-clock now in unix nanoseconds.
-pub fn now_unix_ns() -> u64 {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970");
-    u64::try_from(since_epoch.as_nanos()).expect("fits in u64 until 2554")
 }

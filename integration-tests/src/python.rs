@@ -1,6 +1,7 @@
 //! The real Python SDKs (incidentary, OpenTelemetry), run as subprocesses
 //! from the test virtualenv that `scripts/python-env.sh` builds.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +32,12 @@ pub fn python(test: &str) -> Option<PathBuf> {
     match build_env() {
         Ok(path) => Some(path),
         Err(reason) => {
-            println!("SKIPPED: {test}: no python test environment: {reason}");
+            // Straight to stderr: the test harness captures println! of passing
+            // tests, and a skip must show in the output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {test}: no python test environment: {reason}"
+            );
             None
         }
     }

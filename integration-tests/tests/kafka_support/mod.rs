@@ -5,6 +5,7 @@
 //! the tests (`cargo build -p causeway`); a test cannot build it itself
 //! while the surrounding `cargo test` holds the build directory.
 
+use std::io::Write;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,7 +20,12 @@ fn required_or_skip<T>(test: &str, what: &str) -> Option<T> {
     if std::env::var_os("CI").is_some() {
         panic!("{what} in CI: scripts/test.sh must provide it");
     }
-    println!("SKIPPED: {test}: {what} (scripts/test.sh provides it)");
+    // Straight to stderr: the test harness captures println! of passing
+    // tests, and a skip must show in the output.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {test}: {what} (scripts/test.sh provides it)"
+    );
     None
 }
 
