@@ -120,6 +120,10 @@ fn input(size: u64) -> AssemblyInput {
         candidates,
         pre_arm_signals: Vec::new(),
         assembled_at_unix_ns: T0 + 70_000_000_000,
+        preselection: None,
+        activity: None,
+        window: Default::default(),
+        cuts: Vec::new(),
     }
 }
 

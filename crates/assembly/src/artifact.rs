@@ -20,6 +20,17 @@ pub struct Artifact {
     pub assembled_at: String,
     pub scope: Scope,
     pub selection: Selection,
+    /// Whether every record accepted before the settle delay ended was in
+    /// the window when it was read; when not, the completeness is never
+    /// `full` and `window_lag_records` says how far behind it was.
+    pub window_complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_lag_records: Option<u64>,
+    /// Whether any read was cut (`cuts` says which, with the true counts
+    /// where known): counts in this artifact are then over what was read.
+    pub truncated: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<ReadCut>,
     pub completeness: Completeness,
     /// Absent when no step of the chosen trace failed; see `first_break_note`.
     pub first_confirmed_break: Option<FirstBreak>,
@@ -82,13 +93,30 @@ pub struct Selection {
     pub trace_id: Option<TraceId>,
     pub reason: SelectionReason,
     pub explanation: String,
-    /// Distinct traces with events in scope.
-    pub traces_in_scope: u64,
+    /// Distinct traces with events in scope, when counted (offline
+    /// assembly counts them; the live path reads by index and does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_in_scope: Option<u64>,
     /// Traces considered for selection (those touching the alerting service,
     /// or calling it as a peer when none does).
     pub candidates: u64,
     /// How many of the candidates had a non-success step.
     pub failing_candidates: u64,
+}
+
+/// A read the assembler cut at a limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadCut {
+    /// What was cut: `trace_events`, `window_events`, `scope_traces`,
+    /// `failures`, `latency_candidates`.
+    pub what: String,
+    pub limit: u64,
+    /// How many were used.
+    pub kept: u64,
+    /// The true count, when it is known; `None`: more than `kept`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use crate::graph::TraceGraph;
 use crate::input::AssemblyInput;
 use crate::linkage::outbound_calls;
 use crate::selection::{TracesInScope, select};
-use crate::window_summary::window_summary;
+use crate::window_summary::{summary_from_tallies, window_summary};
 
 pub fn assemble(input: &AssemblyInput) -> Artifact {
     let alert = &input.alert;
@@ -30,7 +30,10 @@ pub fn assemble(input: &AssemblyInput) -> Artifact {
     for event in candidates.iter().copied().filter(|e| in_scope(e)) {
         traces.entry(event.trace_id).or_default().push(event);
     }
-    let selection = select(alert, &traces);
+    let selection = match &input.preselection {
+        Some(preselected) => preselected.clone(),
+        None => select(alert, &traces),
+    };
 
     // The chosen trace's raw events (duplicates included, so the graph
     // counts what it collapses).
@@ -58,7 +61,15 @@ pub fn assemble(input: &AssemblyInput) -> Artifact {
             .filter(same_tenant)
             .filter(|e| in_scope(e)),
     );
-    let instrumented = InstrumentedServices::from_events(scope_events.iter().copied());
+    let mut instrumented = InstrumentedServices::from_events(scope_events.iter().copied());
+    if let Some(activity) = &input.activity {
+        instrumented.extend(
+            activity
+                .iter()
+                .filter(|tally| tally.events > 0)
+                .map(|tally| tally.service.as_str()),
+        );
+    }
     let calls = outbound_calls(&graph);
 
     let affected_services: Vec<String> = graph
@@ -88,10 +99,15 @@ pub fn assemble(input: &AssemblyInput) -> Artifact {
             settle_ns: input.settle_ns,
         },
         selection,
+        window_complete: input.window.complete,
+        window_lag_records: (!input.window.complete).then_some(input.window.lag_records),
+        truncated: !input.cuts.is_empty(),
+        cuts: input.cuts.clone(),
         completeness: completeness(
             affected_services.len() as u64,
             graph.captured as u64,
             graph.gaps() as u64,
+            input.window,
         ),
         first_confirmed_break: first,
         first_break_note,
@@ -99,7 +115,10 @@ pub fn assemble(input: &AssemblyInput) -> Artifact {
         frames: frames(&graph),
         affected_services,
         ghost_services: ghost_services(&calls, &instrumented, &scope_events),
-        window_summary: window_summary(&scope_events, alert.fired_at_unix_ns),
+        window_summary: match &input.activity {
+            Some(activity) => summary_from_tallies(activity, alert.fired_at_unix_ns),
+            None => window_summary(&scope_events, alert.fired_at_unix_ns),
+        },
         pre_arm_signals: pre_arm_notices(input),
         graph_repairs: graph.repairs.clone(),
         claims: Vec::new(),

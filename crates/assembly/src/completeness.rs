@@ -12,6 +12,7 @@
 //! the last event that named a gap, which removes the evidence of the gap.
 
 use crate::artifact::{Completeness, CompletenessLabel};
+use crate::input::WindowProgress;
 use crate::stats::per_mille;
 
 /// Captured services needed per gap for `partial`.
@@ -29,10 +30,18 @@ pub fn label_for(captured_services: u64, captured_events: u64, gaps: u64) -> Com
     }
 }
 
-pub fn completeness(captured_services: u64, captured_events: u64, gaps: u64) -> Completeness {
-    let label = label_for(captured_services, captured_events, gaps);
+/// The label and its explanation. A window that had not caught up when it
+/// was read may lack events of this very trace: the label is then never
+/// `full`, whatever the trace looks like.
+pub fn completeness(captured_services: u64, captured_events: u64, gaps: u64, window: WindowProgress) -> Completeness {
+    let trace_label = label_for(captured_services, captured_events, gaps);
+    let label = if window.complete {
+        trace_label
+    } else {
+        trace_label.min(CompletenessLabel::Partial)
+    };
     let coverage_per_mille = per_mille(captured_services, captured_services + gaps);
-    let explanation = match label {
+    let explanation = match trace_label {
         CompletenessLabel::Full if captured_events > 0 => format!(
             "every parent named by the {captured_events} captured events was captured; \
              {captured_services} services, no gaps"
@@ -49,6 +58,15 @@ pub fn completeness(captured_services: u64, captured_events: u64, gaps: u64) -> 
             "{gaps} gap(s) against {captured_services} captured services \
              (fewer than {SERVICES_PER_GAP_FOR_PARTIAL} services per gap): treat conclusions with caution"
         ),
+    };
+    let explanation = if window.complete {
+        explanation
+    } else {
+        format!(
+            "the window had not caught up when this was assembled ({} record(s) not yet written), \
+             so events of this trace may be missing; {explanation}",
+            window.lag_records
+        )
     };
     Completeness {
         label,
@@ -95,8 +113,32 @@ mod tests {
 
     #[test]
     fn coverage_is_services_over_services_plus_gaps() {
-        let c = completeness(20, 40, 1);
+        let c = completeness(20, 40, 1, WindowProgress::default());
         assert_eq!(c.coverage_per_mille, 952);
-        assert_eq!(completeness(2, 3, 1).coverage_per_mille, 666);
+        assert_eq!(completeness(2, 3, 1, WindowProgress::default()).coverage_per_mille, 666);
+    }
+
+    #[test]
+    fn a_window_behind_is_never_full() {
+        let behind = WindowProgress {
+            complete: false,
+            lag_records: 12,
+        };
+        let c = completeness(5, 9, 0, behind);
+        assert_eq!(c.label, CompletenessLabel::Partial);
+        assert!(
+            c.explanation.contains("12 record(s) not yet written"),
+            "{}",
+            c.explanation
+        );
+        assert_eq!(
+            completeness(2, 3, 1, behind).label,
+            CompletenessLabel::Low,
+            "low stays low"
+        );
+        assert_eq!(
+            completeness(5, 9, 0, WindowProgress::default()).label,
+            CompletenessLabel::Full
+        );
     }
 }

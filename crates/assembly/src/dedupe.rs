@@ -1,4 +1,6 @@
-//! Collapsing duplicate `ce_id`s (at-least-once delivery) deterministically.
+//! Collapsing duplicate events (at-least-once delivery) deterministically.
+//! An event is identified by `(trace_id, ce_id)`: OTLP span ids are only
+//! unique within their trace.
 
 use std::cmp::Ordering;
 
@@ -22,13 +24,17 @@ fn copy_order(a: &CausalEvent, b: &CausalEvent) -> Ordering {
         .then(a.trace_id.cmp(&b.trace_id))
 }
 
-/// Returns one copy per `ce_id`, sorted by `ce_id`, and how many extra
-/// copies were dropped.
+/// Returns one copy per `(trace_id, ce_id)`, sorted by them, and how many
+/// extra copies were dropped.
 pub fn dedupe_by_ce_id<'a>(events: impl IntoIterator<Item = &'a CausalEvent>) -> (Vec<&'a CausalEvent>, u64) {
     let mut sorted: Vec<&CausalEvent> = events.into_iter().collect();
-    sorted.sort_unstable_by(|a, b| a.ce_id.cmp(&b.ce_id).then_with(|| copy_order(a, b)));
+    sorted.sort_unstable_by(|a, b| {
+        (a.trace_id, a.ce_id)
+            .cmp(&(b.trace_id, b.ce_id))
+            .then_with(|| copy_order(a, b))
+    });
     let before = sorted.len();
-    sorted.dedup_by(|later, kept| later.ce_id == kept.ce_id);
+    sorted.dedup_by(|later, kept| (later.trace_id, later.ce_id) == (kept.trace_id, kept.ce_id));
     let dropped = (before - sorted.len()) as u64;
     (sorted, dropped)
 }

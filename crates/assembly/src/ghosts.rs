@@ -29,6 +29,16 @@ impl InstrumentedServices {
         known
     }
 
+    /// Adds services known to report from elsewhere (the store's counters).
+    pub fn extend<'a>(&mut self, services: impl IntoIterator<Item = &'a str>) {
+        for service in services {
+            if !self.names.contains(service) {
+                self.hosts.insert(peer_host(service));
+                self.names.insert(service.to_owned());
+            }
+        }
+    }
+
     pub fn reports(&self, peer: &str) -> bool {
         self.names.contains(peer) || self.hosts.contains(&peer_host(peer))
     }

@@ -24,5 +24,8 @@ mod window_summary;
 pub use artifact::*;
 pub use assemble::assemble;
 pub use coverage::{AssemblyShares, Coverage, EdgeHealth, GhostCoverage, coverage};
-pub use input::{AssemblyInput, DEFAULT_PRE_ARM_NS, DEFAULT_SETTLE_NS, PreArmSignal};
+pub use input::{
+    AssemblyInput, DEFAULT_PRE_ARM_NS, DEFAULT_SETTLE_NS, PreArmSignal, ServiceTally, WindowProgress, scope_bounds,
+};
+
 pub use render::{human_duration, render_waterfall};

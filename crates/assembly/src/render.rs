@@ -77,11 +77,33 @@ fn render_header(artifact: &Artifact, color: bool, out: &mut String) {
             let _ = writeln!(out, "trace:        none found");
         }
     }
+    let in_scope = selection
+        .traces_in_scope
+        .map(|count| format!(", {count} trace(s) in scope"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "selection:    {} ({} candidate(s), {} failing, {} trace(s) in scope)",
-        selection.explanation, selection.candidates, selection.failing_candidates, selection.traces_in_scope
+        "selection:    {} ({} candidate(s), {} failing{in_scope})",
+        selection.explanation, selection.candidates, selection.failing_candidates
     );
+    if !artifact.window_complete {
+        let _ = writeln!(
+            out,
+            "window:       NOT CAUGHT UP — {} record(s) were not yet written when this was assembled",
+            artifact.window_lag_records.unwrap_or_default()
+        );
+    }
+    for cut in &artifact.cuts {
+        let total = cut
+            .total
+            .map(|total| format!(" of {total}"))
+            .unwrap_or_else(|| " of more".to_owned());
+        let _ = writeln!(
+            out,
+            "truncated:    {}: {}{total} (limit {}) — {}",
+            cut.what, cut.kept, cut.limit, cut.note
+        );
+    }
     let c = &artifact.completeness;
     let _ = writeln!(
         out,

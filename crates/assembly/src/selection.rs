@@ -40,7 +40,7 @@ pub fn select(alert: &Alert, traces: &TracesInScope<'_>) -> Selection {
             trace_id: Some(wanted),
             reason: SelectionReason::AlertTraceId,
             explanation: format!("the alert named trace {wanted}"),
-            traces_in_scope: in_scope,
+            traces_in_scope: Some(in_scope),
             candidates: 1,
             failing_candidates: u64::from(traces.get(&wanted).and_then(|e| earliest_break_end(e)).is_some()),
         };
@@ -85,7 +85,7 @@ pub fn select(alert: &Alert, traces: &TracesInScope<'_>) -> Selection {
                 "{named_but_missing}of {count} trace(s) {how} {}, {failing} failed; this one's first break completed earliest",
                 alert.service
             ),
-            traces_in_scope: in_scope,
+            traces_in_scope: Some(in_scope),
             candidates: count,
             failing_candidates: failing,
         };
@@ -105,7 +105,7 @@ pub fn select(alert: &Alert, traces: &TracesInScope<'_>) -> Selection {
                 "{named_but_missing}none of {count} trace(s) {how} {} had a non-success step; this one took longest from first start to last end",
                 alert.service
             ),
-            traces_in_scope: in_scope,
+            traces_in_scope: Some(in_scope),
             candidates: count,
             failing_candidates: 0,
         },
@@ -116,7 +116,7 @@ pub fn select(alert: &Alert, traces: &TracesInScope<'_>) -> Selection {
                 "{named_but_missing}no trace in scope touched or called {} ({in_scope} trace(s) in scope)",
                 alert.service
             ),
-            traces_in_scope: in_scope,
+            traces_in_scope: Some(in_scope),
             candidates: 0,
             failing_candidates: 0,
         },

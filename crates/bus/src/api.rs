@@ -125,8 +125,21 @@ pub trait Bus: Send + Sync + 'static {
     /// group's committed position, or at the beginning for a new group.
     async fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Consumer>, BusError>;
 
+    /// Per partition of `topic`, ordered by partition, the offset the next
+    /// record will get (Kafka's high watermark): every record whose publish
+    /// returned before this call is below it. The assembler compares it with
+    /// the windower's progress to know when the window has caught up.
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<PartitionEnd>, BusError>;
+
     /// Whether the bus is reachable now (for `/ready`).
     async fn ready(&self) -> bool;
+}
+
+/// Where one partition ends (see [`Bus::end_offsets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PartitionEnd {
+    pub partition: u32,
+    pub end_offset: u64,
 }
 
 /// One group member's view of a topic.

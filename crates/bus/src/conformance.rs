@@ -343,6 +343,32 @@ pub async fn poll_waits_for_new_records(harness: &dyn BusHarness) {
     publisher.await.expect("task").expect("publish");
 }
 
+pub async fn end_offsets_cover_every_published_record(harness: &dyn BusHarness) {
+    let bus = harness.open().await;
+    let topic = harness.topic("ends");
+    topic_with(&*bus, &topic, 3).await;
+    let before = bus.end_offsets(&topic).await.expect("end offsets");
+    assert_eq!(
+        before.iter().map(|end| end.partition).collect::<Vec<_>>(),
+        vec![0, 1, 2],
+        "every partition, in order"
+    );
+    assert!(before.iter().all(|end| end.end_offset == 0), "{before:?}");
+    let records: Vec<Record> = (0..7).map(|n| keyed(&format!("key-{n}"), n)).collect();
+    bus.publish(&topic, records).await.expect("publish");
+    let after = bus.end_offsets(&topic).await.expect("end offsets");
+    assert_eq!(after.iter().map(|end| end.end_offset).sum::<u64>(), 7);
+    let mut consumer = bus.subscribe(&topic, "g").await.expect("subscribe");
+    for delivery in poll_until(consumer.as_mut(), 7).await {
+        let end = after[delivery.partition as usize];
+        assert!(delivery.offset < end.end_offset, "{delivery:?} below {end:?}");
+    }
+    assert!(matches!(
+        bus.end_offsets(&harness.topic("never-created")).await,
+        Err(BusError::UnknownTopic(_))
+    ));
+}
+
 /// Expands to one `#[tokio::test]` per conformance case; `$harness` is an
 /// expression evaluated afresh for each test, giving a value whose
 /// reference is a `&dyn BusHarness`.
@@ -358,7 +384,8 @@ macro_rules! bus_conformance_suite {
             lag_counts_unacknowledged,
             full_is_backpressure,
             unknown_topic_is_an_error,
-            poll_waits_for_new_records
+            poll_waits_for_new_records,
+            end_offsets_cover_every_published_record
         );
     };
     (@cases $harness:expr; $($case:ident),* $(,)?) => {

@@ -17,4 +17,4 @@ pub use embedded::{EmbeddedBus, EmbeddedBusOptions};
 #[cfg(feature = "kafka")]
 pub use kafka::KafkaBus;
 pub use open::open_bus;
-pub use retry::publish_with_retry;
+pub use retry::{Backoff, publish_with_retry};

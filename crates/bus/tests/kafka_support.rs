@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use causeway_bus::{Bus, BusError, Consumer, KafkaBus, Record, TopicSpec};
+use causeway_bus::{Bus, BusError, Consumer, KafkaBus, PartitionEnd, Record, TopicSpec};
 
 /// The broker's bootstrap address, or `None` (after saying SKIPPED) when no
 /// broker was given outside CI. In CI a missing broker fails the test.
@@ -80,6 +80,9 @@ impl Bus for GroupScopedBus {
             .await
     }
 
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<PartitionEnd>, BusError> {
+        self.inner.end_offsets(topic).await
+    }
     async fn ready(&self) -> bool {
         self.inner.ready().await
     }

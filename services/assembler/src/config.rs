@@ -7,11 +7,32 @@ use serde::{Deserialize, Serialize};
 pub struct AssemblerConfig {
     /// How far before the alert the artifact looks (tenants may override).
     pub pre_arm_seconds: u64,
+    /// How long events stay in the window after the pre-arm (the
+    /// windower's `grace_seconds`): an alert older than pre-arm + grace
+    /// would find its events expired and is refused.
+    pub grace_seconds: u64,
     /// Wait after `fired_at` for late SDK flushes (≥ 2 flush intervals).
     pub settle_ms: u64,
+    /// Longest extra wait, after the settle delay, for the window to catch
+    /// up with everything the bus had accepted by then; past it the
+    /// artifact is assembled and says the window was behind.
+    pub max_settle_ms: u64,
+    /// Alerts assembled at once: one waiting or slow alert never holds up
+    /// another.
+    pub max_concurrent_alerts: usize,
+    /// How long reading the window and storing one artifact may take,
+    /// retries included, before the alert is failed and dead-lettered.
+    pub assembly_timeout_seconds: u64,
     /// Consumer group on the alert topic.
     pub group: String,
-    /// Most traces touching the alerting service considered as candidates.
+    /// Most traces touching the alerting service that selection considers
+    /// (ids only; a cut is reported).
+    pub max_scope_traces: usize,
+    /// Most non-success events selection reads from the failure index (a
+    /// cut is reported).
+    pub max_failures: usize,
+    /// Most traces read in full to find the slowest when none failed (a
+    /// latency alert; a cut is reported).
     pub max_candidate_traces: usize,
     /// Most events read of one trace (the chosen trace, or a trace read
     /// through the API); a longer trace is cut and the cut reported.
@@ -30,11 +51,17 @@ impl Default for AssemblerConfig {
     fn default() -> Self {
         Self {
             pre_arm_seconds: 300,
+            grace_seconds: 300,
             settle_ms: 5_000,
+            max_settle_ms: 30_000,
+            max_concurrent_alerts: 16,
+            assembly_timeout_seconds: 60,
             group: "causeway-assembler".to_owned(),
+            max_scope_traces: 1_000_000,
+            max_failures: 200_000,
             max_candidate_traces: 2_000,
             max_trace_events: 100_000,
-            max_window_events: 500_000,
+            max_window_events: 100_000,
             public_url: String::new(),
             drain_deadline_seconds: 15,
         }
@@ -49,6 +76,18 @@ impl AssemblerConfig {
         }
         if self.max_candidate_traces == 0 {
             errors.push("assembler.max_candidate_traces: must be above 0".to_owned());
+        }
+        for (key, value) in [
+            ("max_scope_traces", self.max_scope_traces),
+            ("max_failures", self.max_failures),
+            ("max_concurrent_alerts", self.max_concurrent_alerts),
+        ] {
+            if value == 0 {
+                errors.push(format!("assembler.{key}: must be above 0"));
+            }
+        }
+        if self.assembly_timeout_seconds == 0 {
+            errors.push("assembler.assembly_timeout_seconds: must be above 0".to_owned());
         }
         if self.max_trace_events == 0 {
             errors.push("assembler.max_trace_events: must be above 0".to_owned());

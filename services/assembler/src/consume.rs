@@ -1,23 +1,30 @@
-//! The alert loop: poll alerts, wait each one's settle delay, materialize,
-//! record the alert's state, publish the artifact, then acknowledge.
+//! The alert loop: poll alerts and assemble them concurrently (a bounded
+//! pool, so one alert waiting for its settle delay or a slow window never
+//! holds up another), each within a deadline; acknowledge in partition
+//! order. An alert that cannot be decoded, is outside the time bounds, or
+//! cannot be assembled in time is recorded as failed and dead-lettered
+//! with its reason instead of stalling the partition.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use causeway_bus::{Bus, Consumer, Delivery, Record, Topics, headers, publish_with_retry};
+use causeway_bus::{Backoff, Bus, Consumer, Delivery, Record, Topics, headers, publish_with_retry};
 use causeway_model::Alert;
 use causeway_model::proto::v1;
 use causeway_runtime::tenants::TenantRegistry;
-use causeway_store::{AlertPhase, AlertState, ArtifactStore, WindowStore};
+use causeway_store::{AlertPhase, AlertState, ArtifactStore, StoreError, WindowStore};
 use prost::Message;
-use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::ack_order::AckOrder;
+use crate::alert_record::decode_alert;
 use crate::clock::now_unix_ns;
 use crate::config::AssemblerConfig;
 use crate::materialize::materialize;
 use crate::metrics_names::*;
+use crate::window_wait::wait_for_window;
 
 pub struct AssemblerDeps {
     pub bus: Arc<dyn Bus>,
@@ -27,9 +34,25 @@ pub struct AssemblerDeps {
     pub tenants: Arc<TenantRegistry>,
 }
 
-/// Consumes alerts until `shutdown`; the alert in hand is finished within
-/// the drain deadline, then offsets are committed. (The read API is served
-/// separately: see [`crate::http_router`].)
+/// Retries of a store error that may be deterministic (`Fatal`,
+/// `Conflict`) before the alert is failed; `Unavailable` is retried until
+/// the assembly deadline.
+const DETERMINISTIC_RETRIES: u32 = 3;
+
+/// How one alert ended, for acknowledging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Assembled, or failed and dead-lettered: acknowledge.
+    Finished,
+    /// Left for redelivery (shutdown before its settle delay passed, or its
+    /// dead letter could not be published).
+    Left,
+}
+
+/// Consumes alerts until `shutdown`; alerts in hand whose settle delay has
+/// passed are finished within the drain deadline, then offsets are
+/// committed. (The read API is served separately: see
+/// [`crate::http_router`].)
 pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut consumer = deps
         .bus
@@ -37,73 +60,182 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
         .await
         .with_context(|| format!("subscribing to {}", deps.topics.alerts))?;
     tracing::info!(topic = %deps.topics.alerts, group = %config.group, "assembler consuming alerts");
-    let result = loop {
-        let polled = tokio::select! {
-            polled = consumer.poll(16, Duration::from_millis(250)) => polled,
+    let (config, deps) = (Arc::new(config), Arc::new(deps));
+    let mut in_flight: JoinSet<(Delivery, Outcome)> = JoinSet::new();
+    let mut order = AckOrder::default();
+    let max = config.max_concurrent_alerts.max(1);
+    let result: anyhow::Result<()> = loop {
+        // Computed before the select: its branches borrow `in_flight`.
+        let room = max.saturating_sub(in_flight.len());
+        let busy = !in_flight.is_empty();
+        tokio::select! {
             () = shutdown.cancelled() => break Ok(()),
-        };
-        let deliveries = match polled {
-            Ok(deliveries) => deliveries,
-            Err(err) if err.is_retryable() => {
-                tracing::warn!(error = %err, "alert poll failed, retrying");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                continue;
+            Some(joined) = in_flight.join_next(), if busy => {
+                let (delivery, outcome) = joined.context("an alert task panicked")?;
+                if let Some(ack) = order.finish(&delivery, outcome == Outcome::Finished) {
+                    consumer.ack(&ack).await.context("acknowledging an alert")?;
+                }
             }
-            Err(err) => break Err(anyhow::Error::new(err).context("polling the alert topic")),
-        };
-        if deliveries.is_empty() {
-            if let Ok(lag) = consumer.lag().await {
-                metrics::gauge!(CONSUMER_LAG).set(lag as f64);
+            polled = consumer.poll(room, Duration::from_millis(250)), if room > 0 => {
+                let deliveries = match polled {
+                    Ok(deliveries) => deliveries,
+                    Err(err) if err.is_retryable() => {
+                        tracing::warn!(error = %err, "alert poll failed, retrying");
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                        continue;
+                    }
+                    Err(err) => break Err(anyhow::Error::new(err).context("polling the alert topic")),
+                };
+                if deliveries.is_empty()
+                    && in_flight.is_empty()
+                    && let Ok(lag) = consumer.lag().await
+                {
+                    metrics::gauge!(CONSUMER_LAG).set(lag as f64);
+                }
+                metrics::counter!(ALERTS_CONSUMED).increment(deliveries.len() as u64);
+                for delivery in deliveries {
+                    order.start(&delivery);
+                    let (config, deps, shutdown) = (Arc::clone(&config), Arc::clone(&deps), shutdown.clone());
+                    in_flight.spawn(async move {
+                        let outcome = handle(&config, &deps, &delivery, &shutdown).await;
+                        (delivery, outcome)
+                    });
+                }
             }
-            continue;
-        }
-        if let Err(err) = handle_batch(&config, &deps, consumer.as_mut(), &deliveries, &shutdown).await {
-            break Err(err);
         }
     };
-    let drain = Duration::from_secs(config.drain_deadline_seconds);
-    match tokio::time::timeout(drain, consumer.commit()).await {
+    drain(&config, consumer.as_mut(), &mut in_flight, &mut order).await;
+    result
+}
+
+/// Finishes the alerts in hand (those still settling give up at once and
+/// are redelivered), then commits, all within the drain deadline.
+async fn drain(
+    config: &AssemblerConfig,
+    consumer: &mut dyn Consumer,
+    in_flight: &mut JoinSet<(Delivery, Outcome)>,
+    order: &mut AckOrder,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(config.drain_deadline_seconds);
+    while !in_flight.is_empty() {
+        match tokio::time::timeout_at(deadline, in_flight.join_next()).await {
+            Ok(Some(Ok((delivery, outcome)))) => {
+                if let Some(ack) = order.finish(&delivery, outcome == Outcome::Finished)
+                    && let Err(err) = consumer.ack(&ack).await
+                {
+                    tracing::warn!(error = %err, "acknowledging an alert at shutdown failed");
+                }
+            }
+            Ok(Some(Err(err))) => tracing::warn!(error = %err, "an alert task failed at shutdown"),
+            Ok(None) => break,
+            Err(_) => {
+                tracing::warn!(
+                    left = in_flight.len(),
+                    "drain deadline passed; the alerts left are redelivered"
+                );
+                in_flight.abort_all();
+                break;
+            }
+        }
+    }
+    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+    match tokio::time::timeout(remaining.max(Duration::from_millis(500)), consumer.commit()).await {
         Ok(Ok(())) => tracing::info!("assembler committed its offsets"),
         Ok(Err(err)) => tracing::warn!(error = %err, "assembler final commit failed; alerts will be redelivered"),
         Err(_) => tracing::warn!("assembler final commit passed the drain deadline"),
     }
-    result
 }
 
-async fn handle_batch(
+/// One alert from record to artifact (or to a dead letter).
+async fn handle(
     config: &AssemblerConfig,
     deps: &AssemblerDeps,
-    consumer: &mut dyn Consumer,
-    deliveries: &[Delivery],
+    delivery: &Delivery,
     shutdown: &CancellationToken,
-) -> anyhow::Result<()> {
-    metrics::counter!(ALERTS_CONSUMED).increment(deliveries.len() as u64);
-    for delivery in deliveries {
-        match decode_alert(delivery, &deps.tenants) {
-            Ok(alert) => {
-                mark_pending(deps, &alert).await;
-                wait_settle(config, &alert, shutdown).await;
-                if shutdown.is_cancelled() && settle_remaining(config, &alert) > Duration::ZERO {
-                    // Not acknowledged: the next assembler picks it up.
-                    return Ok(());
-                }
-                assemble_one(config, deps, &alert).await?;
-            }
-            Err(reason) => {
-                tracing::warn!(offset = delivery.offset, partition = delivery.partition, reason = %reason, "undecodable alert, dead-lettering");
-                metrics::counter!(ASSEMBLY_FAILURES, "reason" => "undecodable").increment(1);
-                publish_with_retry(
-                    deps.bus.as_ref(),
-                    &deps.topics.dead_letter,
-                    vec![delivery.to_dead_letter(&reason)],
-                )
-                .await
-                .context("dead-lettering an alert")?;
-            }
+) -> Outcome {
+    let alert = match decode_alert(delivery, &deps.tenants) {
+        Ok(alert) => alert,
+        Err(reason) => return refuse(deps, delivery, None, "undecodable", &reason).await,
+    };
+    let state = deps
+        .artifacts
+        .get_alert_state(&alert.tenant_id, &alert.alert_id)
+        .await
+        .ok()
+        .flatten();
+    let already_assembled = state.as_ref().is_some_and(|s| s.state == AlertPhase::Assembled);
+    if !already_assembled {
+        let pre_arm = deps.tenants.pre_arm_seconds(&alert.tenant_id, config.pre_arm_seconds);
+        let max_age_ns = pre_arm
+            .saturating_add(config.grace_seconds)
+            .saturating_mul(1_000_000_000);
+        if let Err(err) = alert.check_fired_at(now_unix_ns(), max_age_ns) {
+            return refuse(deps, delivery, Some(&alert), "out_of_bounds", &err.to_string()).await;
         }
-        consumer.ack(delivery).await.context("acknowledging an alert")?;
     }
-    Ok(())
+    if state.is_none() {
+        put_state(deps, &alert, AlertPhase::Pending, None, None, None).await;
+    }
+    wait_settle(config, &alert, shutdown).await;
+    if shutdown.is_cancelled() && settle_remaining(config, &alert) > Duration::ZERO {
+        return Outcome::Left;
+    }
+    let max_wait = Duration::from_millis(config.max_settle_ms);
+    let progress = wait_for_window(
+        deps.bus.as_ref(),
+        deps.window.as_ref(),
+        &deps.topics.ce,
+        max_wait,
+        shutdown,
+    )
+    .await;
+    metrics::gauge!(WINDOW_LAG).set(progress.lag_records as f64);
+    if !progress.complete {
+        metrics::counter!(WINDOW_BEHIND).increment(1);
+        tracing::warn!(alert_id = %alert.alert_id, lag_records = progress.lag_records, "window had not caught up; assembling anyway");
+    }
+    let deadline = Duration::from_secs(config.assembly_timeout_seconds);
+    let failure = match tokio::time::timeout(deadline, assemble_one(config, deps, &alert, progress)).await {
+        Ok(Ok(())) => return Outcome::Finished,
+        Ok(Err(err)) => format!("{err:#}"),
+        Err(_) => format!("assembly did not finish within {} s", deadline.as_secs()),
+    };
+    refuse(deps, delivery, Some(&alert), "assembly", &failure).await
+}
+
+/// Fails an alert: its state says why (when it has one), the record goes
+/// to the dead-letter topic with the reason, and it is acknowledged.
+async fn refuse(
+    deps: &AssemblerDeps,
+    delivery: &Delivery,
+    alert: Option<&Alert>,
+    kind: &'static str,
+    reason: &str,
+) -> Outcome {
+    tracing::warn!(
+        partition = delivery.partition,
+        offset = delivery.offset,
+        alert_id = alert.map(|a| a.alert_id.as_str()).unwrap_or_default(),
+        reason = %reason,
+        "alert refused, dead-lettering"
+    );
+    metrics::counter!(ASSEMBLY_FAILURES, "reason" => kind).increment(1);
+    if let Some(alert) = alert {
+        put_state(deps, alert, AlertPhase::Failed, None, None, Some(reason.to_owned())).await;
+    }
+    match publish_with_retry(
+        deps.bus.as_ref(),
+        &deps.topics.dead_letter,
+        vec![delivery.to_dead_letter(reason)],
+    )
+    .await
+    {
+        Ok(()) => Outcome::Finished,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot dead-letter an alert; it will be redelivered");
+            Outcome::Left
+        }
+    }
 }
 
 fn settle_remaining(config: &AssemblerConfig, alert: &Alert) -> Duration {
@@ -125,30 +257,40 @@ async fn wait_settle(config: &AssemblerConfig, alert: &Alert, shutdown: &Cancell
     }
 }
 
-/// Assembles one alert; store failures are retried (the alert stays
-/// unacknowledged meanwhile), so an acknowledged alert always has a state.
-async fn assemble_one(config: &AssemblerConfig, deps: &AssemblerDeps, alert: &Alert) -> anyhow::Result<()> {
-    let mut backoff = Duration::from_millis(200);
+/// Reads the window and stores the artifact, retrying store errors:
+/// `Unavailable` until the caller's deadline, a possibly deterministic
+/// error a bounded number of times.
+async fn assemble_one(
+    config: &AssemblerConfig,
+    deps: &AssemblerDeps,
+    alert: &Alert,
+    progress: causeway_assembly::WindowProgress,
+) -> anyhow::Result<()> {
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
+    let mut deterministic = Backoff::new(Duration::ZERO, Duration::ZERO).bounded(DETERMINISTIC_RETRIES);
     let started = Instant::now();
     let materialized = loop {
         let now = now_unix_ns();
-        match materialize(
+        let attempt = materialize(
             config,
             &deps.tenants,
             deps.window.as_ref(),
             deps.artifacts.as_ref(),
             alert,
+            progress,
             now,
         )
-        .await
-        {
+        .await;
+        match attempt {
             Ok(materialized) => break materialized,
             Err(err) => {
                 metrics::counter!(ASSEMBLY_FAILURES, "reason" => "store").increment(1);
                 tracing::warn!(alert_id = %alert.alert_id, error = %err, "assembly failed, retrying");
+                if !matches!(err, StoreError::Unavailable(_)) && !deterministic.wait().await {
+                    return Err(anyhow::Error::new(err).context("reading the window or storing the artifact"));
+                }
                 put_state(deps, alert, AlertPhase::Pending, None, None, Some(err.to_string())).await;
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                backoff.wait().await;
             }
         }
     };
@@ -196,17 +338,6 @@ async fn assemble_one(config: &AssemblerConfig, deps: &AssemblerDeps, alert: &Al
     Ok(())
 }
 
-/// Records `pending` unless the alert already has a state: the gateway
-/// writes it first when it shares this store, but an alert from the topic
-/// (or a gateway with its own store) is first seen here.
-async fn mark_pending(deps: &AssemblerDeps, alert: &Alert) {
-    match deps.artifacts.get_alert_state(&alert.tenant_id, &alert.alert_id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => put_state(deps, alert, AlertPhase::Pending, None, None, None).await,
-        Err(err) => tracing::warn!(alert_id = %alert.alert_id, error = %err, "cannot read alert state"),
-    }
-}
-
 async fn put_state(
     deps: &AssemblerDeps,
     alert: &Alert,
@@ -227,34 +358,4 @@ async fn put_state(
     if let Err(err) = deps.artifacts.put_alert_state(&record).await {
         tracing::warn!(alert_id = %alert.alert_id, error = %err, "cannot record alert state");
     }
-}
-
-/// An alert record: our protobuf (from the gateway) or the generic alert
-/// JSON of DESIGN §4 written by an outside producer, keyed by tenant id.
-fn decode_alert(delivery: &Delivery, tenants: &TenantRegistry) -> Result<Alert, String> {
-    let record_type = delivery
-        .record
-        .header(headers::RECORD_TYPE)
-        .unwrap_or(headers::TYPE_ALERT_PROTO);
-    let alert = if record_type == headers::TYPE_ALERT_JSON {
-        let tenant =
-            String::from_utf8(delivery.record.key.clone()).map_err(|_| "record key is not a tenant id".to_owned())?;
-        // Derived from the record's position, so a redelivery is the same alert.
-        let origin = format!("{}/{}/{}", delivery.topic, delivery.partition, delivery.offset);
-        let alert_id = format!("topic-{}", &hex::encode(Sha256::digest(origin.as_bytes()))[..32]);
-        Alert::from_generic_json(&delivery.record.value, &tenant, alert_id).map_err(|err| err.to_string())?
-    } else if record_type == headers::TYPE_ALERT_PROTO {
-        let raw =
-            v1::Alert::decode(delivery.record.value.as_slice()).map_err(|err| format!("undecodable alert: {err}"))?;
-        Alert::try_from(raw).map_err(|err| err.to_string())?
-    } else {
-        return Err(format!(
-            "unknown record type {:?}",
-            String::from_utf8_lossy(record_type)
-        ));
-    };
-    if tenants.get(&alert.tenant_id).is_none() {
-        return Err(format!("unknown tenant {:?}", alert.tenant_id));
-    }
-    Ok(alert)
 }

@@ -2,6 +2,8 @@
 //! pre-alert window, materializes the artifact with `causeway-assembly`,
 //! stores and publishes it, and serves the read API and share links.
 
+mod ack_order;
+mod alert_record;
 mod api;
 mod clock;
 mod config;
@@ -9,6 +11,8 @@ mod consume;
 mod ids;
 mod materialize;
 mod metrics_names;
+mod select;
+mod window_wait;
 
 pub use api::{ReadApiState, http_router};
 pub use config::AssemblerConfig;

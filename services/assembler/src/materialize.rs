@@ -2,15 +2,16 @@
 //! Idempotent: the artifact id derives from the alert, so a redelivered
 //! alert returns the artifact already stored.
 
-use std::collections::BTreeSet;
-
-use causeway_assembly::{AssemblyInput, PreArmSignal, assemble};
-use causeway_model::{Alert, TraceId};
+use causeway_assembly::{AssemblyInput, PreArmSignal, ReadCut, ServiceTally, WindowProgress, assemble, scope_bounds};
+use causeway_model::Alert;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::{ArtifactStore, StoreError, StoredArtifact, WindowStore};
 
 use crate::config::AssemblerConfig;
 use crate::ids::{artifact_id, share_token};
+use crate::select::select_live;
+
+const SECOND_NS: u64 = 1_000_000_000;
 
 /// What the read side and the artifact topic need of a new artifact.
 #[derive(Debug, Clone)]
@@ -25,12 +26,17 @@ pub struct Materialized {
 /// The SDK notice that opens a pre-arm window.
 const PRE_ARM_START: &str = "pre_arm_start";
 
+/// Reads what the artifact needs from the window, by index: the chosen
+/// trace (see [`crate::select`]), per-service counts over the scope, the
+/// events nearest the alert for the ghost services' figures, SDK notices.
+/// `progress` says whether the window had caught up when it was read.
 pub async fn materialize(
     config: &AssemblerConfig,
     tenants: &TenantRegistry,
     window: &dyn WindowStore,
     artifacts: &dyn ArtifactStore,
     alert: &Alert,
+    progress: WindowProgress,
     now_unix_ns: u64,
 ) -> Result<Materialized, StoreError> {
     let id = artifact_id(&alert.tenant_id, &alert.alert_id);
@@ -44,26 +50,36 @@ pub async fn materialize(
     let pre_arm_seconds = tenants.pre_arm_seconds(&alert.tenant_id, config.pre_arm_seconds);
     let pre_arm_ns = pre_arm_seconds.saturating_mul(1_000_000_000);
     let settle_ns = config.settle_ms.saturating_mul(1_000_000);
-    let from = alert.fired_at_unix_ns.saturating_sub(pre_arm_ns);
-    let to = alert.fired_at_unix_ns.saturating_add(settle_ns);
+    let (from, to) = scope_bounds(alert.fired_at_unix_ns, pre_arm_ns, settle_ns);
 
-    let mut trace_ids: BTreeSet<TraceId> = window
-        .service_traces(&alert.tenant_id, &alert.service, from, to, config.max_candidate_traces)
+    let chosen = select_live(window, config, alert, (from, to)).await?;
+    let mut cuts = chosen.cuts;
+    let limit = config.max_window_events;
+    let mut window_events = window
+        .window_events(&alert.tenant_id, from, to, limit.saturating_add(1))
+        .await?;
+    if window_events.len() > limit {
+        // The read keeps the newest: drop the oldest extra one.
+        window_events.remove(0);
+        cuts.push(ReadCut {
+            what: "window_events".to_owned(),
+            limit: limit as u64,
+            kept: limit as u64,
+            total: None,
+            note: format!("ghost services' caller-side figures cover the {limit} events nearest the alert"),
+        });
+    }
+    let activity = window
+        .service_activity(&alert.tenant_id, from / SECOND_NS, to / SECOND_NS)
         .await?
         .into_iter()
+        .map(|row| ServiceTally {
+            service: row.service,
+            events: row.events,
+            non_success: row.non_success,
+            first_failure_end_unix_ns: row.first_failure_end_unix_ns,
+        })
         .collect();
-    trace_ids.extend(alert.trace_id);
-    let mut candidates = Vec::new();
-    for trace_id in trace_ids {
-        candidates.extend(
-            window
-                .trace_events(&alert.tenant_id, trace_id, config.max_trace_events)
-                .await?,
-        );
-    }
-    let window_events = window
-        .window_events(&alert.tenant_id, from, to, config.max_window_events)
-        .await?;
     let pre_arm_signals = window
         .notices(&alert.tenant_id, from, to)
         .await?
@@ -79,10 +95,14 @@ pub async fn materialize(
         alert: alert.clone(),
         pre_arm_ns,
         settle_ns,
-        candidates,
+        candidates: chosen.events,
         window_events,
         pre_arm_signals,
         assembled_at_unix_ns: now_unix_ns,
+        preselection: Some(chosen.selection),
+        activity: Some(activity),
+        window: progress,
+        cuts,
     };
     let artifact = assemble(&input);
     let stored = StoredArtifact {

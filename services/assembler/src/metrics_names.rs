@@ -9,6 +9,8 @@ pub const ASSEMBLY_DURATION: &str = "causeway_assembler_assembly_duration_second
 pub const ALERT_TO_ARTIFACT: &str = "causeway_assembler_alert_to_artifact_seconds";
 pub const CONSUMER_LAG: &str = "causeway_assembler_consumer_lag_records";
 pub const SHARE_VIEWS: &str = "causeway_assembler_share_views_total";
+pub const WINDOW_LAG: &str = "causeway_assembler_window_lag_records";
+pub const WINDOW_BEHIND: &str = "causeway_assembler_window_behind_total";
 
 pub fn describe_metrics() {
     describe_counter!(ALERTS_CONSUMED, Unit::Count, "alert records consumed");
@@ -38,6 +40,18 @@ pub fn describe_metrics() {
         "alert records not yet acknowledged by this assembler"
     );
     describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
+    describe_gauge!(
+        WINDOW_LAG,
+        Unit::Count,
+        "ce records not yet in the window when the last alert's settle wait ended"
+    );
+    describe_counter!(
+        WINDOW_BEHIND,
+        Unit::Count,
+        "alerts assembled from a window that had not caught up within max_settle_ms"
+    );
     // Exported at zero from startup (the exporter renders only touched metrics).
     metrics::counter!(ALERTS_CONSUMED).increment(0);
+    metrics::counter!(WINDOW_BEHIND).increment(0);
+    metrics::gauge!(WINDOW_LAG).set(0.0);
 }

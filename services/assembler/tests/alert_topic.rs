@@ -52,8 +52,8 @@ async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
         r#"{{"service":"web","fired_at":{},"title":"from the topic","source":"alertmanager"}}"#,
         now_unix_ns()
     );
-    let record =
-        Record::new(b"dev".to_vec(), body.into_bytes()).with_header(headers::RECORD_TYPE, headers::TYPE_ALERT_JSON);
+    let record = Record::new(b"dev".to_vec(), body.clone().into_bytes())
+        .with_header(headers::RECORD_TYPE, headers::TYPE_ALERT_JSON);
     bus.publish(&topics.alerts, vec![record]).await.expect("publish alert");
 
     // The alert id derives from the record's position; read it back from the
@@ -67,7 +67,7 @@ async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
     let published = loop {
         assert!(Instant::now() < deadline, "no artifact published within 20 s");
         if !saw_pending {
-            saw_pending = any_state(&stores, AlertPhase::Pending).await;
+            saw_pending = any_state(&stores, &body, AlertPhase::Pending).await;
         }
         let batch = artifacts.poll(1, Duration::from_millis(100)).await.expect("poll");
         if let Some(delivery) = batch.into_iter().next() {
@@ -96,10 +96,81 @@ async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
 
 /// Whether some alert of tenant `dev` is in `phase` (the id is not known
 /// until the artifact is published).
-async fn any_state(stores: &causeway_store::Stores, phase: AlertPhase) -> bool {
-    // The alert id is "topic-" + a hash of the record's position: offset 0
-    // of partition 0 of `t.alerts`.
+async fn any_state(stores: &causeway_store::Stores, body: &str, phase: AlertPhase) -> bool {
+    // The alert id is "topic-" + a hash of the record's position (offset 0
+    // of partition 0 of `t.alerts`), key and value.
     use sha2::{Digest, Sha256};
-    let id = format!("topic-{}", &hex::encode(Sha256::digest(b"t.alerts/0/0"))[..32]);
+    let mut hash = Sha256::new();
+    hash.update(b"t.alerts/0/0\0dev\0");
+    hash.update(body.as_bytes());
+    let id = format!("topic-{}", &hex::encode(hash.finalize())[..32]);
     matches!(stores.artifacts.get_alert_state("dev", &id).await, Ok(Some(AlertState { state, .. })) if state == phase)
+}
+
+/// An alert from the year 2200 on the topic is refused and dead-lettered at
+/// once; the alerts behind it, from any tenant, are still assembled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bus = open_bus(&format!("embedded://{}", dir.path().join("bus").display()))
+        .await
+        .expect("bus");
+    let stores = open_stores(&format!("embedded://{}", dir.path().join("store").display()))
+        .await
+        .expect("store");
+    let topics = Topics::with_prefix("f");
+    let specs: Vec<TopicSpec> = topics
+        .all()
+        .iter()
+        .map(|name| TopicSpec {
+            name: (*name).to_owned(),
+            partitions: 1,
+            replication: 1,
+        })
+        .collect();
+    bus.ensure_topics(&specs).await.expect("topics");
+    let deps = AssemblerDeps {
+        bus: bus.clone(),
+        topics: topics.clone(),
+        window: stores.window.clone(),
+        artifacts: stores.artifacts.clone(),
+        tenants: Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants")),
+    };
+    let config = AssemblerConfig {
+        settle_ms: 200,
+        ..AssemblerConfig::default()
+    };
+    let token = CancellationToken::new();
+    let task = tokio::spawn(run(config, deps, token.clone()));
+
+    let future = r#"{"service":"web","fired_at":"2200-01-01T00:00:00Z","title":"from the future"}"#;
+    let now = format!(r#"{{"service":"web","fired_at":{},"title":"right now"}}"#, now_unix_ns());
+    let records = [future.to_owned(), now]
+        .into_iter()
+        .map(|body| {
+            Record::new(b"dev".to_vec(), body.into_bytes())
+                .with_header(headers::RECORD_TYPE, headers::TYPE_ALERT_JSON)
+        })
+        .collect();
+    bus.publish(&topics.alerts, records).await.expect("publish alerts");
+
+    let mut artifacts = bus.subscribe(&topics.artifacts, "test-reader").await.expect("subscribe");
+    let mut dead = bus.subscribe(&topics.dead_letter, "test-dead").await.expect("subscribe");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut published, mut refused) = (None, None);
+    while published.is_none() || refused.is_none() {
+        assert!(Instant::now() < deadline, "artifact {published:?}, dead letter {refused:?}");
+        if let Some(delivery) = artifacts.poll(1, Duration::from_millis(100)).await.expect("poll").pop() {
+            published = Some(v1::Artifact::decode(delivery.record.value.as_slice()).expect("artifact protobuf"));
+        }
+        if let Some(delivery) = dead.poll(1, Duration::from_millis(100)).await.expect("poll").pop() {
+            refused = Some(String::from_utf8_lossy(&delivery.record.value).into_owned());
+        }
+    }
+    let artifact: serde_json::Value =
+        serde_json::from_slice(&published.expect("artifact").canonical_json).expect("json");
+    assert_eq!(artifact["alert"]["title"], "right now");
+    assert!(refused.expect("dead letter").contains("from the future"), "the refused record is the future alert");
+    token.cancel();
+    task.await.expect("join").expect("assembler");
 }

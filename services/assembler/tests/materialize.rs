@@ -4,6 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use causeway_assembler::{AssemblerConfig, materialize};
+use causeway_assembly::WindowProgress;
 use causeway_model::{Alert, AlertSource, CausalEvent, CeId, Kind, TraceId};
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::open_stores;
@@ -78,6 +79,7 @@ async fn one_artifact_per_alert_scoped_to_its_tenant() {
         stores.window.as_ref(),
         stores.artifacts.as_ref(),
         &alert("dev", "a1", fired, None),
+        WindowProgress::default(),
         now,
     )
     .await
@@ -99,6 +101,7 @@ async fn one_artifact_per_alert_scoped_to_its_tenant() {
         stores.window.as_ref(),
         stores.artifacts.as_ref(),
         &alert("dev", "a1", fired, None),
+        WindowProgress::default(),
         now + 9,
     )
     .await
@@ -113,6 +116,7 @@ async fn one_artifact_per_alert_scoped_to_its_tenant() {
         stores.window.as_ref(),
         stores.artifacts.as_ref(),
         &alert("dev", "a2", fired, Some(2)),
+        WindowProgress::default(),
         now,
     )
     .await
@@ -133,4 +137,138 @@ async fn one_artifact_per_alert_scoped_to_its_tenant() {
     );
     let text = String::from_utf8(first.stored.canonical_json.clone()).expect("utf8");
     assert!(!text.contains(&TraceId([9; 16]).to_string()), "no other tenant's trace");
+}
+
+/// Thousands of traces touch the alerting service (10 requests a second for
+/// five minutes): selection still finds the earliest failure among all of
+/// them and counts every failing trace, and the window summary keeps the
+/// events nearest the alert.
+#[tokio::test]
+async fn selection_sees_every_trace_at_volume() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
+        .await
+        .expect("store");
+    let tenants = TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants");
+    let now = now_ns();
+    let fired = now - 1_000_000_000;
+    let step = 100_000_000; // 10 a second
+    let traces: u32 = 3_000;
+    let start = fired - u64::from(traces) * step;
+    let mut events = Vec::new();
+    for n in 0..traces {
+        let mut trace = [0_u8; 16];
+        // Ids in reverse time order, so a store that reads "the first N ids"
+        // sees the newest traces, not the earliest failure.
+        trace[..4].copy_from_slice(&(u32::MAX - n).to_be_bytes());
+        let mut ce = [0_u8; 16];
+        ce[..4].copy_from_slice(&(n + 1).to_be_bytes());
+        // Two failures: the earliest at n = 500, a later one at n = 2,800.
+        let status = if n == 500 || n == 2_800 { 503 } else { 200 };
+        events.push(CausalEvent {
+            trace_id: TraceId(trace),
+            ce_id: CeId(ce),
+            ..event("dev", 0, 0, None, "web", status, start + u64::from(n) * step)
+        });
+    }
+    for chunk in events.chunks(1_000) {
+        stores
+            .window
+            .put_events(chunk, now + 600_000_000_000)
+            .await
+            .expect("write");
+    }
+    let config = AssemblerConfig {
+        // Far fewer than the traces in scope: the old selection read only
+        // the first ids up to its candidate limit.
+        max_candidate_traces: 100,
+        ..AssemblerConfig::default()
+    };
+    let made = materialize(
+        &config,
+        &tenants,
+        stores.window.as_ref(),
+        stores.artifacts.as_ref(),
+        &alert("dev", "volume", fired, None),
+        WindowProgress::default(),
+        now,
+    )
+    .await
+    .expect("materialize");
+    let artifact: serde_json::Value = serde_json::from_slice(&made.stored.canonical_json).expect("json");
+    let earliest = events[500].trace_id.to_string();
+    assert_eq!(
+        artifact["selection"]["trace_id"], earliest,
+        "the earliest failure is chosen"
+    );
+    assert_eq!(artifact["selection"]["candidates"], u64::from(traces));
+    assert_eq!(artifact["selection"]["failing_candidates"], 2);
+    assert_eq!(artifact["truncated"], false, "nothing was cut: {}", artifact["cuts"]);
+    let web = artifact["window_summary"]
+        .as_array()
+        .expect("summary")
+        .iter()
+        .find(|s| s["service"] == "web")
+        .expect("web in the summary")
+        .clone();
+    assert_eq!(web["events"], u64::from(traces), "every event counted: {web}");
+    assert_eq!(web["non_success"], 2, "{web}");
+}
+
+/// A window that has not caught up is said so, and never labelled full.
+#[tokio::test]
+async fn a_window_behind_is_never_full() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
+        .await
+        .expect("store");
+    let tenants = TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants");
+    let now = now_ns();
+    let t0 = now - 10_000_000_000;
+    let mut events = vec![
+        event("dev", 1, 1, None, "web", 500, t0),
+        event("dev", 1, 2, Some(1), "payments", 503, t0 + 1_000_000),
+    ];
+    events[0].duration_ns = 10_000_000;
+    stores
+        .window
+        .put_events(&events, now + 600_000_000_000)
+        .await
+        .expect("write");
+    let config = AssemblerConfig::default();
+    let fired = now - 1_000_000_000;
+    let mut labels = Vec::new();
+    for (id, progress) in [
+        ("caught-up", WindowProgress::default()),
+        (
+            "behind",
+            WindowProgress {
+                complete: false,
+                lag_records: 1_234,
+            },
+        ),
+    ] {
+        let made = materialize(
+            &config,
+            &tenants,
+            stores.window.as_ref(),
+            stores.artifacts.as_ref(),
+            &alert("dev", id, fired, None),
+            progress,
+            now,
+        )
+        .await
+        .expect("materialize");
+        let artifact: serde_json::Value = serde_json::from_slice(&made.stored.canonical_json).expect("json");
+        labels.push((
+            artifact["completeness"]["label"].clone(),
+            artifact["window_complete"].clone(),
+            artifact["window_lag_records"].clone(),
+        ));
+    }
+    assert_eq!(labels[0].0, "full", "{labels:?}");
+    assert_eq!(labels[0].1, true);
+    assert_ne!(labels[1].0, "full", "{labels:?}");
+    assert_eq!(labels[1].1, false);
+    assert_eq!(labels[1].2, 1_234);
 }

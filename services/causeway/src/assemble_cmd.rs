@@ -47,6 +47,10 @@ pub fn run(args: AssembleArgs) -> anyhow::Result<()> {
         // Stamped at the end of the scope, so the same files always give
         // the same artifact (and digest).
         assembled_at_unix_ns: alert.fired_at_unix_ns.saturating_add(settle_ns),
+        preselection: None,
+        activity: None,
+        window: Default::default(),
+        cuts: Vec::new(),
         pre_arm_ns: args.pre_arm_seconds.saturating_mul(1_000_000_000),
         settle_ns,
         candidates: events.clone(),

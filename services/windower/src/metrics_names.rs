@@ -8,6 +8,7 @@ pub const DEAD_LETTERS: &str = "causeway_windower_dead_letter_records_total";
 pub const EXPIRED: &str = "causeway_windower_events_expired_total";
 pub const WRITE_DURATION: &str = "causeway_windower_write_duration_seconds";
 pub const CONSUMER_LAG: &str = "causeway_windower_consumer_lag_records";
+pub const WRITE_FAILURES: &str = "causeway_windower_write_failures_total";
 
 pub fn describe_metrics() {
     describe_counter!(EVENTS_WRITTEN, Unit::Count, "causal events written to the window store");
@@ -27,6 +28,11 @@ pub fn describe_metrics() {
         Unit::Seconds,
         "time to write one polled batch to the store"
     );
+    describe_counter!(
+        WRITE_FAILURES,
+        Unit::Count,
+        "window store writes that failed and were retried"
+    );
     describe_gauge!(
         CONSUMER_LAG,
         Unit::Count,
@@ -34,7 +40,7 @@ pub fn describe_metrics() {
     );
     // Exported at zero from startup, so dashboards and rate() see them before
     // the first event (the exporter renders only metrics that were touched).
-    for name in [EVENTS_WRITTEN, RECORDS_CONSUMED, DEAD_LETTERS, EXPIRED] {
+    for name in [EVENTS_WRITTEN, RECORDS_CONSUMED, DEAD_LETTERS, EXPIRED, WRITE_FAILURES] {
         metrics::counter!(name).increment(0);
     }
 }

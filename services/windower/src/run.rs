@@ -1,19 +1,24 @@
 //! The windower loop: poll, write to the store, then acknowledge; expire on
 //! an interval; on shutdown finish the batch in hand and commit.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use causeway_bus::{Bus, Consumer, Delivery, Record, Topics, publish_with_retry};
+use causeway_bus::{Backoff, Bus, Consumer, Delivery, Record, Topics, publish_with_retry};
 use causeway_runtime::clock::now_unix_ns;
 use causeway_runtime::tenants::TenantRegistry;
-use causeway_store::WindowStore;
+use causeway_store::{PartitionProgress, StoreError, WindowStore};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WindowerConfig;
 use crate::metrics_names::*;
 use crate::records::{Decoded, decode_deliveries};
+
+/// Retries of a write error that is not "unavailable" before the batch is
+/// written record by record.
+const DETERMINISTIC_RETRIES: u32 = 3;
 
 pub struct WindowerDeps {
     pub bus: Arc<dyn Bus>,
@@ -75,26 +80,26 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
     result
 }
 
-/// Writes one polled batch and acknowledges it. Store errors are retried
-/// (the records stay unacknowledged meanwhile); a record that can never be
-/// decoded goes to the dead-letter topic so it never blocks its partition.
+/// Writes one polled batch, records how far each partition is written,
+/// then acknowledges. An unavailable store is retried (the records stay
+/// unacknowledged meanwhile). An error that may be deterministic is retried
+/// a few times, then the batch is written record by record so the one
+/// record the store refuses is dead-lettered instead of blocking its
+/// partition for good; a record that can never be decoded is dead-lettered
+/// at once.
 async fn process(
     config: &WindowerConfig,
     deps: &WindowerDeps,
     consumer: &mut dyn Consumer,
     deliveries: &[Delivery],
 ) -> anyhow::Result<()> {
-    let decoded = decode_deliveries(deliveries);
+    let mut decoded = decode_deliveries(deliveries);
     let started = Instant::now();
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match write(config, deps, &decoded).await {
-            Ok(()) => break,
-            Err(err) => {
-                tracing::warn!(error = %err, backoff_ms = backoff.as_millis() as u64, "window write failed, retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
+    match write_retrying(config, deps, &decoded).await {
+        Ok(()) => {}
+        Err(err) => {
+            tracing::warn!(error = %err, records = deliveries.len(), "window write keeps failing; writing the batch record by record");
+            decoded.poison.extend(write_one_by_one(config, deps, deliveries).await);
         }
     }
     metrics::histogram!(WRITE_DURATION).record(started.elapsed().as_secs_f64());
@@ -102,13 +107,76 @@ async fn process(
     metrics::counter!(EVENTS_WRITTEN).increment(written as u64);
     metrics::counter!(RECORDS_CONSUMED).increment(deliveries.len() as u64);
     dead_letter(deps, &decoded.poison).await?;
+    record_progress(deps, deliveries).await;
     for delivery in deliveries {
         consumer.ack(delivery).await.context("acknowledging consumed records")?;
     }
     Ok(())
 }
 
-async fn write(config: &WindowerConfig, deps: &WindowerDeps, decoded: &Decoded) -> anyhow::Result<()> {
+/// Retries a write: without end while the store is unavailable, a bounded
+/// number of times for any other error (which may be deterministic).
+async fn write_retrying(config: &WindowerConfig, deps: &WindowerDeps, decoded: &Decoded) -> Result<(), StoreError> {
+    let mut unavailable = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    let mut other = Backoff::new(Duration::from_millis(100), Duration::from_secs(1)).bounded(DETERMINISTIC_RETRIES);
+    loop {
+        let err = match write(config, deps, decoded).await {
+            Ok(()) => return Ok(()),
+            Err(err) => err,
+        };
+        metrics::counter!(WRITE_FAILURES).increment(1);
+        let backoff = if matches!(err, StoreError::Unavailable(_)) {
+            &mut unavailable
+        } else {
+            &mut other
+        };
+        tracing::warn!(error = %err, backoff_ms = backoff.delay().as_millis() as u64, "window write failed, retrying");
+        if !backoff.wait().await {
+            return Err(err);
+        }
+    }
+}
+
+/// The fallback for a batch the store keeps refusing: each record alone,
+/// retried like a batch; those still refused are returned as dead letters.
+async fn write_one_by_one(
+    config: &WindowerConfig,
+    deps: &WindowerDeps,
+    deliveries: &[Delivery],
+) -> Vec<(Delivery, String)> {
+    let mut refused = Vec::new();
+    for delivery in deliveries {
+        let one = decode_deliveries(std::slice::from_ref(delivery));
+        if !one.poison.is_empty() {
+            continue; // already dead-lettered by the batch decode
+        }
+        if let Err(err) = write_retrying(config, deps, &one).await {
+            refused.push((delivery.clone(), format!("the window store refused the record: {err}")));
+        }
+    }
+    refused
+}
+
+/// Records, per partition, the offset after the last record handled (written
+/// or dead-lettered), so the assembler can tell when the window has caught
+/// up with what the gateway accepted. A failure here loses nothing: the
+/// assembler then reports the window as behind.
+async fn record_progress(deps: &WindowerDeps, deliveries: &[Delivery]) {
+    let mut next: BTreeMap<u32, u64> = BTreeMap::new();
+    for delivery in deliveries {
+        let entry = next.entry(delivery.partition).or_default();
+        *entry = (*entry).max(delivery.offset.saturating_add(1));
+    }
+    let progress: Vec<PartitionProgress> = next
+        .into_iter()
+        .map(|(partition, next_offset)| PartitionProgress { partition, next_offset })
+        .collect();
+    if let Err(err) = deps.window.put_progress(&deps.topics.ce, &progress).await {
+        tracing::warn!(error = %err, "recording window progress failed");
+    }
+}
+
+async fn write(config: &WindowerConfig, deps: &WindowerDeps, decoded: &Decoded) -> Result<(), StoreError> {
     let now = now_unix_ns();
     for (tenant, events) in &decoded.events_by_tenant {
         let expires_at = now.saturating_add(keep_ns(config, deps, tenant));

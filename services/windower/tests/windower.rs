@@ -135,6 +135,24 @@ async fn writes_window_dead_letters_poison_and_resumes_after_restart() {
         vec![CeId([1; 16]), CeId([2; 16]), CeId([3; 16])],
         "duplicate ce_id 1 stored once"
     );
+    // Progress covers every record handled, the poison one included, so
+    // the assembler sees the window caught up with the topic's end.
+    let ends = harness.bus.end_offsets(&harness.topics.ce).await.expect("ends");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let progress = harness.stores.window.progress(&harness.topics.ce).await.expect("progress");
+        let caught_up = ends.iter().all(|end| {
+            end.end_offset == 0
+                || progress
+                    .iter()
+                    .any(|p| p.partition == end.partition && p.next_offset == end.end_offset)
+        });
+        if caught_up {
+            break;
+        }
+        assert!(Instant::now() < deadline, "progress {progress:?} never reached {ends:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     token.cancel();
     task.await.expect("join").expect("windower");
 

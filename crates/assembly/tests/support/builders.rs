@@ -89,6 +89,10 @@ pub fn input(alert: Alert, candidates: Vec<CausalEvent>) -> AssemblyInput {
         candidates,
         pre_arm_signals: Vec::new(),
         assembled_at_unix_ns: T0 + 66 * SECOND,
+        preselection: None,
+        activity: None,
+        window: Default::default(),
+        cuts: Vec::new(),
     }
 }
 

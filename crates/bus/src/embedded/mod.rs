@@ -17,7 +17,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use async_trait::async_trait;
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::api::{Bus, BusError, Consumer, Record, TopicSpec};
+use crate::api::{Bus, BusError, Consumer, PartitionEnd, Record, TopicSpec};
 use consumer::EmbeddedConsumer;
 pub use options::EmbeddedBusOptions;
 use topic::Topic;
@@ -194,6 +194,16 @@ impl Bus for EmbeddedBus {
         };
         let member = self.shared.next_member.fetch_add(1, Ordering::Relaxed);
         Ok(Box::new(EmbeddedConsumer::join(topic, group, member)))
+    }
+
+    async fn end_offsets(&self, topic_name: &str) -> Result<Vec<PartitionEnd>, BusError> {
+        let topic = self.topic(topic_name)?;
+        Ok((0..topic.partition_count())
+            .map(|partition| PartitionEnd {
+                partition,
+                end_offset: topic.log(partition).end_offset(),
+            })
+            .collect())
     }
 
     async fn ready(&self) -> bool {

@@ -36,7 +36,7 @@ use self::admin::REQUEST_TIMEOUT;
 use self::consumer::KafkaConsumer;
 use self::context::{GroupContext, TracingContext};
 use self::errors::to_bus_error;
-use crate::api::{Bus, BusError, Consumer, Record, TopicSpec};
+use crate::api::{Bus, BusError, Consumer, PartitionEnd, Record, TopicSpec};
 
 /// The bus on a Kafka-protocol cluster.
 pub struct KafkaBus {
@@ -143,6 +143,24 @@ impl Bus for KafkaBus {
             .subscribe(&[topic])
             .map_err(|err| to_bus_error(&err, Some(topic)))?;
         Ok(Box::new(KafkaConsumer::join(consumer, topic).await?))
+    }
+
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<PartitionEnd>, BusError> {
+        let described = self.describe_topics(&[topic.to_owned()]).await?;
+        let partitions = described
+            .into_iter()
+            .find(|info| info.name == topic)
+            .and_then(|info| info.partitions)
+            .ok_or_else(|| BusError::UnknownTopic(topic.to_owned()))?;
+        let mut ends: Vec<PartitionEnd> = partitions
+            .iter()
+            .map(|partition| PartitionEnd {
+                partition: u32::try_from(partition.id).unwrap_or_default(),
+                end_offset: u64::try_from(partition.high_watermark).unwrap_or_default(),
+            })
+            .collect();
+        ends.sort_unstable();
+        Ok(ends)
     }
 
     async fn ready(&self) -> bool {

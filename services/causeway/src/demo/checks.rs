@@ -105,6 +105,10 @@ mod tests {
             window_events: events,
             pre_arm_signals: Vec::new(),
             assembled_at_unix_ns: now + DEFAULT_SETTLE_NS,
+            preselection: None,
+            activity: None,
+            window: Default::default(),
+            cuts: Vec::new(),
         });
         let checks = expectations(&artifact);
         assert!(checks.iter().all(|c| c.met), "{checks:#?}");

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use causeway_bus::{Bus, BusError, Consumer, Delivery, Record, TopicSpec, Topics, open_bus};
+use causeway_bus::{Bus, BusError, Consumer, Delivery, PartitionEnd, Record, TopicSpec, Topics, open_bus};
 use causeway_gateway::{GatewayConfig, GatewayDeps, run};
 use causeway_model::{CausalEvent, decode_ce_batch};
 use causeway_runtime::tenants::{Plan, TenantConfig, TenantRegistry, hash_api_key};
@@ -49,6 +49,9 @@ impl Bus for SwitchableBus {
     }
     async fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Consumer>, BusError> {
         self.inner.subscribe(topic, group).await
+    }
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<PartitionEnd>, BusError> {
+        self.inner.end_offsets(topic).await
     }
     async fn ready(&self) -> bool {
         self.inner.ready().await
