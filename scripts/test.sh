@@ -13,7 +13,7 @@ CAUSEWAY_TEST_PYTHON="$(scripts/python-env.sh)"
 export CAUSEWAY_TEST_PYTHON
 echo "python: $CAUSEWAY_TEST_PYTHON"
 
-step "kafka broker (tansu, for the Kafka bus tests)"
+step "kafka broker (apache kafka from maven central, for the Kafka bus tests)"
 scripts/kafka-broker.sh install
 
 step "format"
