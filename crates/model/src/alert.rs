@@ -50,6 +50,34 @@ impl AlertSource {
     }
 }
 
+/// See [`Alert::check_fired_at`].
+pub fn check_fired_at(fired_at_unix_ns: u64, now_unix_ns: u64, max_age_ns: u64) -> Result<(), FieldError> {
+    let skew = crate::limits::MAX_FUTURE_SKEW_NS;
+    if fired_at_unix_ns > now_unix_ns.saturating_add(skew) {
+        return Err(FieldError {
+            field: "fired_at".into(),
+            message: format!(
+                "is {} s in the future, over the allowed clock skew of {} s",
+                (fired_at_unix_ns - now_unix_ns) / 1_000_000_000,
+                skew / 1_000_000_000
+            ),
+            limit: Some(skew),
+        });
+    }
+    if fired_at_unix_ns < now_unix_ns.saturating_sub(max_age_ns) {
+        return Err(FieldError {
+            field: "fired_at".into(),
+            message: format!(
+                "is {} s in the past, older than the tenant's window of {} s; its events have expired",
+                (now_unix_ns - fired_at_unix_ns) / 1_000_000_000,
+                max_age_ns / 1_000_000_000
+            ),
+            limit: Some(max_age_ns),
+        });
+    }
+    Ok(())
+}
+
 /// A normalized alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
@@ -96,6 +124,15 @@ struct GenericAlertBody {
 }
 
 impl Alert {
+    /// The one rule every alert path applies to `fired_at` (the HTTP route,
+    /// provider webhooks and records on the alert topic): not more than the
+    /// CE clock skew in the future, and not older than the tenant's window
+    /// (`max_age_ns`, its pre-arm plus grace) — an alert outside those
+    /// bounds would wait forever for its settle delay or find nothing.
+    pub fn check_fired_at(&self, now_unix_ns: u64, max_age_ns: u64) -> Result<(), FieldError> {
+        check_fired_at(self.fired_at_unix_ns, now_unix_ns, max_age_ns)
+    }
+
     /// Decodes the generic alert JSON. `tenant_id` comes from the credential
     /// and `alert_id` from the caller (the gateway mints it).
     pub fn from_generic_json(body: &[u8], tenant_id: &str, alert_id: String) -> Result<Alert, DecodeError> {
@@ -184,5 +221,19 @@ mod tests {
         assert_eq!(err.field(), Some("trace_id"));
         let err = Alert::from_generic_json(br#"{"fired_at":1}"#, "t", "a".into()).expect_err("missing");
         assert!(matches!(err, DecodeError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn fired_at_is_bounded_by_skew_and_window() {
+        const NOW: u64 = 1_795_219_200_000_000_000;
+        const WINDOW: u64 = 600_000_000_000;
+        let skew = crate::limits::MAX_FUTURE_SKEW_NS;
+        assert!(check_fired_at(NOW, NOW, WINDOW).is_ok());
+        assert!(check_fired_at(NOW + skew, NOW, WINDOW).is_ok());
+        assert!(check_fired_at(NOW - WINDOW, NOW, WINDOW).is_ok());
+        let future = check_fired_at(7_258_118_400_000_000_000, NOW, WINDOW).expect_err("year 2200");
+        assert_eq!((future.field.as_str(), future.limit), ("fired_at", Some(skew)));
+        let old = check_fired_at(NOW - WINDOW - 1, NOW, WINDOW).expect_err("expired");
+        assert_eq!((old.field.as_str(), old.limit), ("fired_at", Some(WINDOW)));
     }
 }
