@@ -23,7 +23,7 @@ cache="${CAUSEWAY_CACHE_DIR:-$HOME/.cache/causeway}"
 root="$cache/cassandra-$version"
 libs="$root/libs"
 last_dir_file="$repo/target/cql-node.dir"
-heap="${CAUSEWAY_CQL_HEAP:-1G}"
+heap="${CAUSEWAY_CQL_HEAP:-2G}"
 timeout="${CAUSEWAY_CQL_START_TIMEOUT:-180}"
 
 log() { printf 'cql-node: %s\n' "$*" >&2; }
@@ -129,6 +129,8 @@ hinted_handoff_enabled: false
 dynamic_snitch: false
 disk_failure_policy: stop
 commit_failure_policy: stop
+# Tests create and drop a keyspace per case: no snapshot on drop.
+auto_snapshot: false
 EOF
   cat >"$dir/logback.xml" <<EOF
 <configuration>

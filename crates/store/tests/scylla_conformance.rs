@@ -13,6 +13,32 @@ use causeway_store::{Stores, open_stores};
 
 struct ScyllaHarness {
     url: String,
+    node: String,
+    keyspace: String,
+}
+
+/// Drops the test's keyspace (best effort): a node that kept every test's
+/// tables would spend its small heap on them.
+impl Drop for ScyllaHarness {
+    fn drop(&mut self) {
+        let node = self.node.clone();
+        let statement = format!("DROP KEYSPACE IF EXISTS {}", self.keyspace);
+        let dropper = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(session) = scylla::client::session_builder::SessionBuilder::new()
+                    .known_node(&node)
+                    .build()
+                    .await
+                {
+                    let _ = session.query_unpaged(statement, ()).await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
 }
 
 impl ScyllaHarness {
@@ -46,6 +72,8 @@ impl ScyllaHarness {
         // One node: replication 1 and consistency ONE.
         Some(Self {
             url: format!("scylla://{node}/{keyspace}?replication_factor=1&consistency=one"),
+            node,
+            keyspace,
         })
     }
 }

@@ -17,6 +17,7 @@ mod statements;
 mod topology;
 mod url;
 mod window;
+mod window_index;
 
 use std::sync::Arc;
 

@@ -17,15 +17,16 @@ use sha2::{Digest, Sha256};
 
 use super::ScyllaStore;
 use super::exec::{big, corrupt};
-use crate::api::{ServiceNotice, StoreError, WindowStore};
+use crate::api::{FailureRef, PartitionProgress, ServiceActivity, ServiceNotice, StoreError, WindowStore};
 
 /// The most a TTL may be (the database's limit is 20 years).
 const MAX_TTL_SECONDS: u64 = 20 * 365 * 86_400;
 /// Expiry entries handled at once by one `expire`.
 const EXPIRE_CONCURRENCY: usize = 32;
 
-const EVENTS_KIND: &str = "events";
+pub(crate) const EVENTS_KIND: &str = "events";
 const NOTICES_KIND: &str = "notices";
+pub(crate) const FAILURES_KIND: &str = "failures";
 
 fn service_kind(service: &str) -> String {
     format!("s:{service}")
@@ -60,7 +61,7 @@ fn now_unix_ns() -> u64 {
 }
 
 impl ScyllaStore {
-    fn bucket(&self, unix_ns: u64) -> i64 {
+    pub(crate) fn bucket(&self, unix_ns: u64) -> i64 {
         big(unix_ns / self.inner.config.bucket_ns().max(1))
     }
 
@@ -78,7 +79,13 @@ impl ScyllaStore {
     }
 
     /// The buckets of `kind` holding rows of a tenant in `[from, to]`.
-    async fn buckets(&self, tenant_id: &str, kind: &str, from: u64, to: u64) -> Result<Vec<i64>, StoreError> {
+    pub(crate) async fn buckets(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<i64>, StoreError> {
         let rows: Vec<(i64,)> = self
             .rows(
                 "time_buckets",
@@ -93,7 +100,7 @@ impl ScyllaStore {
     /// expiry (a later re-write moved it); says whether it did.
     async fn expire_event(&self, entry: ExpiryRow) -> Result<bool, StoreError> {
         let st = &self.inner.statements;
-        let (expires_at, tenant_id, trace_id, ce_id, service, start) = entry.row;
+        let (expires_at, tenant_id, trace_id, ce_id, service, start, failure_end) = entry.row;
         let current: Option<(Option<i64>,)> = self
             .first_row(
                 "event_expires_at",
@@ -118,6 +125,15 @@ impl ScyllaStore {
                 ),
             )
             .await?;
+            if let Some(end) = failure_end {
+                let end_bucket = big(u64::try_from(end).unwrap_or(0) / self.inner.config.bucket_ns().max(1));
+                self.run(
+                    "failure_delete",
+                    &st.delete_failure,
+                    (&tenant_id, end_bucket, end, &trace_id, &ce_id),
+                )
+                .await?;
+            }
         }
         self.run(
             "expiry_delete",
@@ -156,7 +172,7 @@ impl ScyllaStore {
 /// The values of one `events_by_trace` insert.
 type TraceRow<'a> = (&'a str, Vec<u8>, Vec<u8>, &'a str, i64, i64, Vec<u8>, i32);
 
-type ExpiryColumns = (i64, String, Vec<u8>, Vec<u8>, String, i64);
+type ExpiryColumns = (i64, String, Vec<u8>, Vec<u8>, String, i64, Option<i64>);
 
 struct ExpiryRow {
     bucket: i64,
@@ -220,11 +236,23 @@ impl WindowStore for ScyllaStore {
             directory.insert((event.tenant_id.clone(), service_kind(&event.service), bucket));
             let tenant = event.tenant_id.as_str();
             let service = event.service.as_str();
+            let failure_end = event.is_non_success().then(|| big(event.end_unix_ns()));
             writes.push(
                 self.run(
                     "event_put",
                     &st.put_time,
-                    (tenant, bucket, start, ce.clone(), trace.clone(), body, ttl),
+                    (
+                        tenant,
+                        bucket,
+                        start,
+                        ce.clone(),
+                        trace.clone(),
+                        service,
+                        event.is_non_success(),
+                        big(event.end_unix_ns()),
+                        body,
+                        ttl,
+                    ),
                 )
                 .map(|result| result.map(drop))
                 .boxed(),
@@ -242,11 +270,34 @@ impl WindowStore for ScyllaStore {
                 self.run(
                     "expiry_put",
                     &st.put_event_expiry,
-                    (expiry_bucket, expires_at, tenant, trace, ce, service, start, ttl),
+                    (
+                        expiry_bucket,
+                        expires_at,
+                        tenant,
+                        trace.clone(),
+                        ce.clone(),
+                        service,
+                        start,
+                        failure_end,
+                        ttl,
+                    ),
                 )
                 .map(|result| result.map(drop))
                 .boxed(),
             );
+            if let Some(end) = failure_end {
+                let end_bucket = self.bucket(event.end_unix_ns());
+                directory.insert((event.tenant_id.clone(), FAILURES_KIND.to_owned(), end_bucket));
+                writes.push(
+                    self.run(
+                        "failure_put",
+                        &st.put_failure,
+                        (tenant, end_bucket, end, trace, ce, service, start, ttl),
+                    )
+                    .map(|result| result.map(drop))
+                    .boxed(),
+                );
+            }
         }
         for (tenant, kind, bucket) in directory {
             writes.push(
@@ -262,12 +313,21 @@ impl WindowStore for ScyllaStore {
         Ok(())
     }
 
-    async fn trace_events(&self, tenant_id: &str, trace_id: TraceId) -> Result<Vec<CausalEvent>, StoreError> {
+    async fn trace_events(
+        &self,
+        tenant_id: &str,
+        trace_id: TraceId,
+        limit: usize,
+    ) -> Result<Vec<CausalEvent>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
         let rows: Vec<(Vec<u8>,)> = self
             .rows(
                 "trace_events",
                 &self.inner.statements.trace_events,
-                (tenant_id, trace_id.as_bytes().to_vec()),
+                (tenant_id, trace_id.as_bytes().to_vec(), limit),
             )
             .await?;
         rows.iter().map(|(body,)| decode_event(body)).collect()
@@ -313,8 +373,15 @@ impl WindowStore for ScyllaStore {
         if from_unix_ns > to_unix_ns || limit == 0 {
             return Ok(Vec::new());
         }
+        // Newest bucket first, each read newest first: the cut keeps the
+        // events nearest the end of the range (the alert).
         let mut out = Vec::new();
-        for bucket in self.buckets(tenant_id, EVENTS_KIND, from_unix_ns, to_unix_ns).await? {
+        for bucket in self
+            .buckets(tenant_id, EVENTS_KIND, from_unix_ns, to_unix_ns)
+            .await?
+            .into_iter()
+            .rev()
+        {
             let left = i32::try_from(limit - out.len()).unwrap_or(i32::MAX);
             let rows: Vec<(Vec<u8>,)> = self
                 .rows(
@@ -331,7 +398,36 @@ impl WindowStore for ScyllaStore {
                 break;
             }
         }
+        out.reverse();
         Ok(out)
+    }
+
+    async fn failures(
+        &self,
+        tenant_id: &str,
+        from_end_unix_ns: u64,
+        to_end_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<FailureRef>, StoreError> {
+        self.failure_refs(tenant_id, from_end_unix_ns, to_end_unix_ns, limit)
+            .await
+    }
+
+    async fn service_activity(
+        &self,
+        tenant_id: &str,
+        from_second: u64,
+        to_second: u64,
+    ) -> Result<Vec<ServiceActivity>, StoreError> {
+        self.activity(tenant_id, from_second, to_second).await
+    }
+
+    async fn put_progress(&self, topic: &str, progress: &[PartitionProgress]) -> Result<(), StoreError> {
+        self.write_progress(topic, progress).await
+    }
+
+    async fn progress(&self, topic: &str) -> Result<Vec<PartitionProgress>, StoreError> {
+        self.read_progress(topic).await
     }
 
     async fn put_notice(&self, notice: &ServiceNotice, expires_at_unix_ns: u64) -> Result<(), StoreError> {
