@@ -19,7 +19,47 @@ pub const QUERY_DURATION: &str = "causeway_store_query_duration_seconds";
 /// Failed statements by `op`.
 pub const QUERY_ERRORS: &str = "causeway_store_query_errors_total";
 
+/// The driver's own view, sampled every [`DRIVER_SAMPLE`].
+pub const DRIVER_CONNECTIONS: &str = "causeway_store_driver_connections";
+pub const DRIVER_RETRIES: &str = "causeway_store_driver_retries_total";
+pub const DRIVER_REQUEST_TIMEOUTS: &str = "causeway_store_driver_request_timeouts_total";
+pub const DRIVER_CONNECTION_TIMEOUTS: &str = "causeway_store_driver_connection_timeouts_total";
+pub const DRIVER_LATENCY_P99: &str = "causeway_store_driver_latency_p99_seconds";
+pub const DRIVER_SAMPLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Copies the driver's counters into the process's metrics until the
+/// store is dropped.
+pub(crate) fn spawn_driver_sampler(store: std::sync::Weak<super::Inner>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(DRIVER_SAMPLE);
+        loop {
+            tick.tick().await;
+            let Some(inner) = store.upgrade() else { break };
+            let driver = inner.session.get_metrics();
+            metrics::gauge!(DRIVER_CONNECTIONS).set(driver.get_total_connections() as f64);
+            metrics::counter!(DRIVER_RETRIES).absolute(driver.get_retries_num());
+            metrics::counter!(DRIVER_REQUEST_TIMEOUTS).absolute(driver.get_request_timeouts());
+            metrics::counter!(DRIVER_CONNECTION_TIMEOUTS).absolute(driver.get_connection_timeouts());
+            if let Ok(p99_ms) = driver.get_latency_percentile_ms(99.0) {
+                metrics::gauge!(DRIVER_LATENCY_P99).set(p99_ms as f64 / 1000.0);
+            }
+        }
+    });
+}
+
 pub(crate) fn describe_metrics() {
+    metrics::describe_gauge!(DRIVER_CONNECTIONS, "open connections of the scylla driver");
+    metrics::describe_counter!(DRIVER_RETRIES, "statement retries by the scylla driver");
+    metrics::describe_counter!(
+        DRIVER_REQUEST_TIMEOUTS,
+        "client-side request timeouts of the scylla driver"
+    );
+    metrics::describe_counter!(DRIVER_CONNECTION_TIMEOUTS, "connection timeouts of the scylla driver");
+    metrics::describe_gauge!(
+        DRIVER_LATENCY_P99,
+        metrics::Unit::Seconds,
+        "99th percentile request latency the scylla driver measured"
+    );
     metrics::describe_histogram!(
         QUERY_DURATION,
         metrics::Unit::Seconds,

@@ -101,15 +101,15 @@ impl ScyllaStore {
             consistency = ?config.consistency,
             "scylla store open"
         );
-        Ok(Self {
-            inner: Arc::new(Inner {
-                permits: Semaphore::new(config.max_in_flight),
-                session,
-                config,
-                statements,
-                usage_lock: Mutex::new(()),
-            }),
-        })
+        let inner = Arc::new(Inner {
+            permits: Semaphore::new(config.max_in_flight),
+            session,
+            config,
+            statements,
+            usage_lock: Mutex::new(()),
+        });
+        exec::spawn_driver_sampler(Arc::downgrade(&inner));
+        Ok(Self { inner })
     }
 
     pub fn config(&self) -> &ScyllaConfig {
