@@ -1,49 +1,87 @@
 #!/usr/bin/env bash
-# A real Kafka-protocol broker for the Kafka bus tests: tansu 0.6.0 on its
-# SQLite storage engine, on a free loopback port.
+# A real Kafka broker for the Kafka bus tests: Apache Kafka 4.x, one KRaft
+# node acting as broker and controller, on free loopback ports.
 #
-#   scripts/kafka-broker.sh install   build tansu once into a cache outside the
-#                                     clone (skipped when already there)
+#   scripts/kafka-broker.sh install   fetch Kafka's jars from Maven Central once
+#                                     into a cache outside the clone (skipped
+#                                     when already there)
 #   scripts/kafka-broker.sh start     start a broker in a fresh temporary
 #                                     directory; prints its bootstrap address
 #                                     (127.0.0.1:PORT) on stdout
 #   scripts/kafka-broker.sh stop [DIR]  stop the broker started last (or the
 #                                     one in DIR) and remove its directory
 #
-# The cache is ${CAUSEWAY_CACHE_DIR:-$HOME/.cache/causeway}/tansu-0.6.0. The
-# memory engine is never used: it stalls a consumer that resumes inside a
-# record batch.
+# The cache is ${CAUSEWAY_CACHE_DIR:-$HOME/.cache/causeway}/kafka-<version>
+# (the jars under libs/) with Maven's local repository beside it (m2/). It
+# runs on the machine's Java 17 with a small heap: the tests need a real
+# broker, not a fast one.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-version="0.6.0"
-root="${CAUSEWAY_CACHE_DIR:-$HOME/.cache/causeway}/tansu-$version"
-tansu="$root/bin/tansu"
+version="4.1.0"
+cache="${CAUSEWAY_CACHE_DIR:-$HOME/.cache/causeway}"
+root="$cache/kafka-$version"
+libs="$root/libs"
 last_dir_file="$repo/target/kafka-broker.dir"
+heap="${CAUSEWAY_KAFKA_HEAP:-512m}"
 
 log() { printf 'kafka-broker: %s\n' "$*" >&2; }
 
+installed() { [[ -f "$root/.complete" && -f "$libs/kafka_2.13-$version.jar" ]]; }
+
 install() {
-  if [[ -x "$tansu" ]] && "$tansu" --version >/dev/null 2>&1; then
-    log "tansu $version already installed at $tansu"
+  if installed; then
+    log "apache kafka $version already installed at $root"
     return
   fi
-  log "building tansu $version into $root (about 10 minutes on 2 cores)"
-  mkdir -p "$root"
-  cargo install --locked "tansu@$version" --features libsql --root "$root" -j "${CAUSEWAY_TANSU_JOBS:-2}" >&2
+  command -v java >/dev/null || { log "java (17 or newer) is needed to run kafka"; exit 1; }
+  command -v mvn >/dev/null || { log "maven (mvn) is needed to fetch kafka from maven central"; exit 1; }
+  log "fetching apache kafka $version and its dependencies from maven central into $root"
+  local work
+  work="$(mktemp -d "${TMPDIR:-/tmp}/causeway-kafka-install.XXXXXX")"
+  # A throwaway project whose only content is the broker's dependency list;
+  # log4j-slf4j-impl routes the broker's slf4j logging to log4j2.
+  cat >"$work/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>causeway</groupId>
+  <artifactId>kafka-broker-libs</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$version</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-slf4j-impl</artifactId>
+      <version>2.24.3</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+  rm -rf "$libs"
+  mkdir -p "$libs"
+  (cd "$work" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$cache/m2" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$libs" >&2)
+  rm -rf "$work"
+  touch "$root/.complete"
+  log "installed apache kafka $version ($(ls "$libs" | wc -l) jars)"
 }
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Sends a Kafka Metadata (v0) request and checks that an answer with the same
-# correlation id comes back: the broker is up and serving the protocol.
-metadata_answers() {
+# Sends a Kafka ApiVersions (v0) request and checks that an answer with the
+# same correlation id comes back: the broker listener is up and serving.
+broker_answers() {
   python3 - "$1" <<'PY'
 import socket, struct, sys
 port = int(sys.argv[1])
 client = b"causeway-probe"
-body = struct.pack(">hhih", 3, 0, 4242, len(client)) + client + struct.pack(">i", 0)
+body = struct.pack(">hhih", 18, 0, 4242, len(client)) + client
 try:
     with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
         conn.sendall(struct.pack(">i", len(body)) + body)
@@ -54,41 +92,103 @@ except OSError:
 PY
 }
 
+write_config() {
+  local dir="$1" port="$2" controller_port="$3"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+background.threads=2
+log.retention.hours=1
+log.segment.bytes=67108864
+EOF
+  cat >"$dir/log4j2.properties" <<EOF
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $dir/broker.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = info
+logger.server.name = org.apache.kafka.server
+logger.server.level = info
+EOF
+}
+
+# The JVM command line, minus the main class and its arguments: a small heap,
+# the client compiler only and the serial collector keep start-up short on a
+# busy 2-core machine.
+java_cmd() {
+  local dir="$1"
+  jvm=(java "-Xms$heap" "-Xmx$heap" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError
+    -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$libs/*")
+}
+
 start() {
-  [[ -x "$tansu" ]] || { log "tansu is not installed: run scripts/kafka-broker.sh install"; exit 1; }
-  local dir port pid
+  installed || { log "apache kafka is not installed: run scripts/kafka-broker.sh install"; exit 1; }
+  local dir port controller_port pid cluster_id
   dir="$(mktemp -d "${TMPDIR:-/tmp}/causeway-kafka.XXXXXX")"
   port="$(free_port)"
-  # The SQLite file is given relative to the working directory: an absolute
-  # path loses its leading slash in the storage URL.
-  (
-    cd "$dir"
-    exec "$tansu" broker \
-      --listener-url "tcp://127.0.0.1:$port" \
-      --advertised-listener-url "tcp://127.0.0.1:$port" \
-      --storage-engine "sqlite://broker.db" \
-      >"$dir/broker.log" 2>&1
-  ) &
+  controller_port="$(free_port)"
+  while [[ "$controller_port" == "$port" ]]; do controller_port="$(free_port)"; done
+  write_config "$dir" "$port" "$controller_port"
+  # A fresh cluster id per broker; 22 characters of url-safe base64 as Kafka
+  # expects (its own `random-uuid` command needs another JVM start).
+  cluster_id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22])')"
+  local jvm
+  java_cmd "$dir"
+  if ! "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
+    -c "$dir/server.properties" >"$dir/format.log" 2>&1; then
+    log "formatting the kafka storage failed:"
+    cat "$dir/format.log" >&2
+    exit 1
+  fi
+  (exec "${jvm[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1) &
   pid=$!
   echo "$pid" >"$dir/pid"
   echo "127.0.0.1:$port" >"$dir/bootstrap"
   mkdir -p "$(dirname "$last_dir_file")"
   echo "$dir" >"$last_dir_file"
-  for _ in $(seq 1 150); do
+  local deadline=$((SECONDS + ${CAUSEWAY_KAFKA_START_TIMEOUT:-180}))
+  while ((SECONDS < deadline)); do
     if ! kill -0 "$pid" 2>/dev/null; then
-      log "tansu exited during startup; its log:"
-      cat "$dir/broker.log" >&2
+      log "kafka exited during startup; its output and log:"
+      cat "$dir/stdout.log" "$dir/broker.log" >&2 2>/dev/null || true
       exit 1
     fi
-    if metadata_answers "$port"; then
-      log "tansu $version (sqlite) serving on 127.0.0.1:$port, pid $pid, dir $dir"
+    if broker_answers "$port"; then
+      log "apache kafka $version serving on 127.0.0.1:$port (controller $controller_port), pid $pid, dir $dir"
       echo "127.0.0.1:$port"
       return
     fi
-    sleep 0.2
+    sleep 0.3
   done
-  log "tansu did not answer a metadata request within 30s; its log:"
-  cat "$dir/broker.log" >&2
+  log "kafka did not answer an ApiVersions request within ${CAUSEWAY_KAFKA_START_TIMEOUT:-180}s; its log:"
+  tail -50 "$dir/broker.log" >&2 2>/dev/null || true
   kill "$pid" 2>/dev/null || true
   exit 1
 }
@@ -105,7 +205,7 @@ stop() {
   local pid
   pid="$(cat "$dir/pid")"
   if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 1 50); do
+    for _ in $(seq 1 100); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done

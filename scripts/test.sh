@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: installs what the tests need
-# (Python SDKs into a cached virtualenv), checks format and lints, then runs
+# (Python SDKs into a cached virtualenv, Apache Kafka and Apache Cassandra
+# from Maven Central into a cache outside the clone), checks format and lints, then runs
 # every test. Exits non-zero on any failure.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,8 +14,11 @@ CAUSEWAY_TEST_PYTHON="$(scripts/python-env.sh)"
 export CAUSEWAY_TEST_PYTHON
 echo "python: $CAUSEWAY_TEST_PYTHON"
 
-step "kafka broker (tansu, for the Kafka bus tests)"
+step "kafka broker (apache kafka from maven central, for the Kafka bus tests)"
 scripts/kafka-broker.sh install
+
+step "cql node (apache cassandra from maven central, for the ScyllaDB store tests)"
+scripts/cql-node.sh install
 
 step "format"
 cargo fmt --all --check
@@ -30,4 +34,8 @@ CAUSEWAY_TEST_KAFKA="$(scripts/kafka-broker.sh start)"
 export CAUSEWAY_TEST_KAFKA
 trap 'scripts/kafka-broker.sh stop' EXIT
 echo "kafka: $CAUSEWAY_TEST_KAFKA"
+CAUSEWAY_TEST_CQL="$(scripts/cql-node.sh start)"
+export CAUSEWAY_TEST_CQL
+trap 'scripts/cql-node.sh stop; scripts/kafka-broker.sh stop' EXIT
+echo "cql: $CAUSEWAY_TEST_CQL"
 cargo test --workspace --all-targets --locked

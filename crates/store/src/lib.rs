@@ -1,6 +1,6 @@
 //! The stores: the pre-alert window of causal events, artifacts and their
 //! share tokens, alert states, topology and usage. Implementations are chosen
-//! by URL scheme (`embedded://PATH`, later `scylla://…`) and all pass the one
+//! by URL scheme (`embedded://PATH`, `scylla://host1,host2/keyspace?…`) and all pass the one
 //! conformance suite.
 
 mod api;
@@ -8,7 +8,9 @@ mod api;
 pub mod conformance;
 pub mod embedded;
 mod open;
+pub mod scylla;
 
+pub use self::scylla::ScyllaStore;
 pub use api::*;
 pub use embedded::EmbeddedStore;
 pub use open::{Stores, open_stores};

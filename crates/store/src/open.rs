@@ -17,11 +17,12 @@ pub struct Stores {
 /// - `embedded://PATH`: the embedded store in directory PATH, absolute
 ///   (`embedded:///var/lib/causeway/store`) or relative to the working
 ///   directory (`embedded://./data/store`, `embedded://data/store`);
-/// - `scylla://…`: not built in this version.
+/// - `scylla://host1[:port],host2/keyspace?option=value&…`: the ScyllaDB
+///   store (any CQL v4 cluster), options in [`crate::scylla::ScyllaConfig`].
 pub async fn open_stores(url: &str) -> Result<Stores, StoreError> {
     let Some((scheme, rest)) = url.split_once("://") else {
         return Err(StoreError::Fatal(format!(
-            "store url {url:?} has no scheme: use embedded://PATH (scylla:// is not built in this version)"
+            "store url {url:?} has no scheme: use embedded://PATH or scylla://HOSTS/KEYSPACE"
         )));
     };
     match scheme {
@@ -38,14 +39,19 @@ pub async fn open_stores(url: &str) -> Result<Stores, StoreError> {
                 topology: store,
             })
         }
-        "scylla" => Err(StoreError::Fatal(
-            "the scylla store is not built in this version; use embedded://PATH".into(),
-        )),
+        "scylla" => {
+            let store = Arc::new(crate::scylla::ScyllaStore::open(rest).await?);
+            Ok(Stores {
+                window: store.clone(),
+                artifacts: store.clone(),
+                topology: store,
+            })
+        }
         "memory" => Err(StoreError::Fatal(
             "the memory:// store is not built in this version; use embedded://PATH".into(),
         )),
         other => Err(StoreError::Fatal(format!(
-            "unknown store url scheme {other:?}: supported schemes are embedded:// (and scylla:// in a later version)"
+            "unknown store url scheme {other:?}: supported schemes are embedded:// and scylla://"
         ))),
     }
 }
@@ -62,8 +68,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn rejects_scylla_memory_unknown_and_schemeless_urls() {
-        assert!(error_text(open_stores("scylla://node:9042").await).contains("scylla store is not built"));
+    async fn rejects_bad_scylla_memory_unknown_and_schemeless_urls() {
+        assert!(error_text(open_stores("scylla://node:9042").await).contains("needs a keyspace"));
         assert!(error_text(open_stores("memory://").await).contains("memory:// store is not built"));
         assert!(error_text(open_stores("postgres://x").await).contains("embedded://"));
         assert!(error_text(open_stores("./data").await).contains("no scheme"));

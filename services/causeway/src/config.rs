@@ -15,7 +15,7 @@ pub struct CausewayConfig {
     /// `embedded://PATH` or `kafka://host:port`. Empty: standalone's
     /// `<data-dir>/bus`.
     pub bus: String,
-    /// `embedded://PATH` or `scylla://host:port`. Empty: standalone's
+    /// `embedded://PATH` or `scylla://host1,host2/keyspace?…` (docs/scylla.md). Empty: standalone's
     /// `<data-dir>/store`.
     pub store: String,
     /// Where standalone keeps its bus, store and dev key.

@@ -34,6 +34,8 @@ enum Command {
     Demo(causeway::demo::DemoArgs),
     /// Create or describe the bus topics (operators: before the first deploy, or to check offsets).
     Topics(causeway::topics_cmd::TopicsArgs),
+    /// Apply the store schema (scylla:// stores) ahead of a deploy; targets also apply it at startup.
+    Migrate(causeway::migrate_cmd::MigrateArgs),
     /// Print a new API key and the hash to put in `api_key_sha256`.
     Keygen,
     /// Print the `api_key_sha256` of an existing key (from the argument or stdin).
@@ -58,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Assemble(args) => assemble_cmd::run(args),
         Command::Demo(args) => block_on(causeway::demo::run(args)),
         Command::Topics(args) => block_on(causeway::topics_cmd::run(args)),
+        Command::Migrate(args) => block_on(causeway::migrate_cmd::run(args)),
         Command::Keygen => {
             let key = causeway_runtime::tenants::generate_api_key();
             println!(

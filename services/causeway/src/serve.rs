@@ -32,7 +32,7 @@ pub struct ServeArgs {
     /// Bus URL: embedded://PATH or kafka://host:port.
     #[arg(long, value_name = "URL")]
     pub bus: Option<String>,
-    /// Store URL: embedded://PATH or scylla://host:port.
+    /// Store URL: embedded://PATH or scylla://host1[:port],host2/keyspace?option=value&…
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 }

@@ -1,5 +1,5 @@
-//! Topic administration: creating missing topics (brokers such as tansu do
-//! not auto-create), checking that a topic exists, and describing topics for
+//! Topic administration: creating missing topics (brokers run with
+//! `auto.create.topics.enable=false`), checking that a topic exists, and describing topics for
 //! operators.
 
 use std::sync::Arc;
@@ -50,8 +50,8 @@ pub(crate) async fn create_missing(
     let options = AdminOptions::new()
         .request_timeout(Some(REQUEST_TIMEOUT))
         .operation_timeout(Some(REQUEST_TIMEOUT));
-    // One topic per request: tansu 0.6 times out on some multi-topic
-    // CreateTopics requests, and startup creates only a handful.
+    // One topic per request: a failure names its topic, and startup creates
+    // only a handful.
     for spec in specs {
         let new_topic = NewTopic::new(
             &spec.name,

@@ -72,11 +72,16 @@ pub fn artifact(tenant: &str, id: &str, service: &str, created: u64) -> StoredAr
 
 /// Expands to one `#[tokio::test]` per conformance case; `$harness` is an
 /// expression evaluated afresh for each test, giving a value whose
-/// reference is a `&dyn StoreHarness`.
+/// reference is a `&dyn StoreHarness`. With `optional`, the expression gives
+/// an `Option` of such a value, and `None` (a backend not reachable here,
+/// which the expression reports with a `SKIPPED:` line) ends each test.
 #[macro_export]
 macro_rules! store_conformance_suite {
-    ($harness:expr) => {
-        $crate::store_conformance_suite!(@cases $harness;
+    (optional $harness:expr) => {
+        $crate::store_conformance_suite!(@list optional $harness);
+    };
+    (@list $mode:ident $harness:expr) => {
+        $crate::store_conformance_suite!(@cases $mode $harness;
             put_events_is_idempotent,
             trace_events_are_ordered_by_ce_id,
             service_traces_range_and_limit,
@@ -96,7 +101,7 @@ macro_rules! store_conformance_suite {
             data_survives_reopen
         );
     };
-    (@cases $harness:expr; $($case:ident),* $(,)?) => {
+    (@cases required $harness:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
@@ -104,5 +109,19 @@ macro_rules! store_conformance_suite {
                 $crate::conformance::$case(&harness).await;
             }
         )*
+    };
+    (@cases optional $harness:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(harness) = $harness else {
+                    return;
+                };
+                $crate::conformance::$case(&harness).await;
+            }
+        )*
+    };
+    ($harness:expr) => {
+        $crate::store_conformance_suite!(@list required $harness);
     };
 }
