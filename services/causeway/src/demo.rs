@@ -4,16 +4,16 @@
 //! alert on the edge service and prints the artifact: its share link and
 //! its waterfall. See docs/demo.md.
 
-mod api_key;
+pub(crate) mod api_key;
 mod checks;
 mod client;
-mod flushes;
-mod otlp;
-mod progress;
-mod rng;
-mod sdk_json;
+pub(crate) mod flushes;
+pub(crate) mod otlp;
+pub(crate) mod progress;
+pub(crate) mod rng;
+pub(crate) mod sdk_json;
 mod timeline;
-mod topology;
+pub(crate) mod topology;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

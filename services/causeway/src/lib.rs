@@ -5,6 +5,7 @@ pub mod assemble_cmd;
 pub mod config;
 pub mod demo;
 pub mod dev_key;
+pub mod loadgen;
 pub mod migrate_cmd;
 pub mod serve;
 pub mod targets;

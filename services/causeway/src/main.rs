@@ -32,6 +32,8 @@ enum Command {
     Assemble(assemble_cmd::AssembleArgs),
     /// Drive a five-service demo incident against a running gateway and print the artifact.
     Demo(causeway::demo::DemoArgs),
+    /// Drive a running gateway with generated traffic and report rate, latency and refusals.
+    Loadgen(causeway::loadgen::LoadgenArgs),
     /// Create or describe the bus topics (operators: before the first deploy, or to check offsets).
     Topics(causeway::topics_cmd::TopicsArgs),
     /// Apply the store schema (scylla:// stores) ahead of a deploy; targets also apply it at startup.
@@ -59,6 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Assembler(args) => serve::targets(BTreeSet::from([Target::Assembler]), args),
         Command::Assemble(args) => assemble_cmd::run(args),
         Command::Demo(args) => block_on(causeway::demo::run(args)),
+        Command::Loadgen(args) => block_on(causeway::loadgen::run(args)),
         Command::Topics(args) => block_on(causeway::topics_cmd::run(args)),
         Command::Migrate(args) => block_on(causeway::migrate_cmd::run(args)),
         Command::Keygen => {

@@ -6,6 +6,15 @@ use serde::{Deserialize, Serialize};
 /// deployment can lower the limit but not raise it.
 pub const MAX_CONFIGURABLE_BODY_BYTES: usize = causeway_model::limits::MAX_BODY_BYTES;
 
+/// Largest record a deployment may configure: librdkafka refuses a message
+/// (key, value and headers) above its `message.max.bytes`, 1,000,000 by
+/// default, and the broker's own default (1,048,588) is above that; the
+/// margin covers the record framing the broker counts.
+pub const MAX_CONFIGURABLE_RECORD_BYTES: usize = 1_000_000 - 1_024;
+/// Smallest record a deployment may configure: several events of the
+/// largest size the limits allow (well under 2 KiB each) must fit.
+pub const MIN_RECORD_BYTES: usize = 16 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewayConfig {
@@ -19,6 +28,10 @@ pub struct GatewayConfig {
     pub retry_after_seconds: u64,
     /// Whether monthly CE quotas are enforced (usage is metered either way).
     pub enforce_quota: bool,
+    /// Largest bus record (key, headers and value): a trace whose events do
+    /// not fit in one is published as several, under the same key. Keep it
+    /// below the broker's (and topic's) `message.max.bytes`.
+    pub max_record_bytes: usize,
 }
 
 impl Default for GatewayConfig {
@@ -28,6 +41,7 @@ impl Default for GatewayConfig {
             publish_timeout_ms: 10_000,
             retry_after_seconds: 1,
             enforce_quota: true,
+            max_record_bytes: 900 * 1024,
         }
     }
 }
@@ -47,6 +61,13 @@ impl GatewayConfig {
         }
         if self.retry_after_seconds == 0 {
             errors.push("gateway.retry_after_seconds must be at least 1".to_owned());
+        }
+        if !(MIN_RECORD_BYTES..=MAX_CONFIGURABLE_RECORD_BYTES).contains(&self.max_record_bytes) {
+            errors.push(format!(
+                "gateway.max_record_bytes must be between {MIN_RECORD_BYTES} and {MAX_CONFIGURABLE_RECORD_BYTES} \
+                 (below the kafka producer's and broker's message.max.bytes), got {}",
+                self.max_record_bytes
+            ));
         }
         errors
     }
@@ -68,12 +89,19 @@ mod tests {
         let config = GatewayConfig {
             max_body_bytes: 0,
             publish_timeout_ms: 0,
+            max_record_bytes: 1_048_588,
             ..GatewayConfig::default()
         };
         let errors = config.validate();
-        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].contains("max_body_bytes"));
         assert!(errors[1].contains("publish_timeout_ms"));
+        assert!(errors[2].contains("max_record_bytes") && errors[2].contains("1048588"));
+        let small = GatewayConfig {
+            max_record_bytes: MIN_RECORD_BYTES - 1,
+            ..GatewayConfig::default()
+        };
+        assert_eq!(small.validate().len(), 1);
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! The path every event batch takes after decoding, whatever its format:
-//! quota check, one record per (tenant, trace), one publish for the whole
+//! quota check, records per (tenant, trace) under the record size limit, one publish for the whole
 //! request, then metering. The client is answered only after the bus
 //! accepted everything; on any error nothing is acknowledged.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use causeway_bus::{BusError, Record, headers};
-use causeway_model::{CausalEvent, DecodeError, TraceId};
+use causeway_bus::{BusError, Record};
+use causeway_model::{CausalEvent, DecodeError};
 use causeway_runtime::tenants::Tenant;
 use causeway_store::StoreError;
 
@@ -15,6 +14,7 @@ use crate::clock::{month_of, now_unix_ns, seconds_until_next_month};
 use crate::error::IngestError;
 use crate::metrics;
 use crate::state::GatewayState;
+use crate::trace_records::trace_records;
 
 /// The input format, a bounded metrics label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub(crate) async fn accept_events(
             event.tenant_id.clone_from(&tenant.id);
         }
     }
-    let records = trace_records(&tenant.id, events);
+    let records = trace_records(&tenant.id, events, state.config().max_record_bytes);
     if let Err(err) = publish(state, &state.deps().topics.ce, records).await {
         metrics::record_rejected(err.reason(), count);
         return Err(err);
@@ -117,26 +117,6 @@ async fn meter(state: &GatewayState, tenant: &Tenant, month: u32, count: usize) 
         metrics::record_usage_write_failure();
         tracing::warn!(tenant = %tenant.id, events = count, error = %err, "usage not metered");
     }
-}
-
-/// One record per trace: key `{tenant}/{trace uuid}` keeps a trace in one
-/// partition, in order; the value is that trace's `CeBatch`.
-fn trace_records(tenant_id: &str, events: Vec<CausalEvent>) -> Vec<Record> {
-    let mut by_trace: BTreeMap<TraceId, Vec<CausalEvent>> = BTreeMap::new();
-    for event in events {
-        by_trace.entry(event.trace_id).or_default().push(event);
-    }
-    by_trace
-        .into_iter()
-        .map(|(trace_id, events)| {
-            Record::new(
-                format!("{tenant_id}/{trace_id}"),
-                causeway_model::ce_batch::encode_ce_batch(&events),
-            )
-            .with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH)
-            .with_header(headers::SCHEMA_VERSION, headers::SCHEMA_V1)
-        })
-        .collect()
 }
 
 /// Publishes with the configured timeout; a timeout is retryable.
@@ -195,52 +175,5 @@ pub(crate) fn store_error(state: &GatewayState, err: StoreError) -> IngestError 
             tracing::error!(error = %err, "store failed");
             IngestError::Internal(err.to_string())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use causeway_model::{CeId, Kind};
-
-    use super::*;
-
-    fn event(trace: u8, ce: u8) -> CausalEvent {
-        CausalEvent {
-            tenant_id: "acme".into(),
-            trace_id: TraceId([trace; 16]),
-            ce_id: CeId([ce; 16]),
-            parent_ce_id: None,
-            service: "svc".into(),
-            kind: Kind::HttpIn,
-            status: 200,
-            start_unix_ns: 1_795_219_200_000_000_000,
-            duration_ns: 1,
-            operation: None,
-            peer: None,
-            environment: None,
-        }
-    }
-
-    #[test]
-    fn groups_one_record_per_trace_in_arrival_order() {
-        let records = trace_records("acme", vec![event(2, 1), event(1, 2), event(2, 3)]);
-        assert_eq!(records.len(), 2);
-        let keys: Vec<String> = records
-            .iter()
-            .map(|r| String::from_utf8_lossy(&r.key).into_owned())
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                format!("acme/{}", TraceId([1; 16])),
-                format!("acme/{}", TraceId([2; 16]))
-            ]
-        );
-        assert_eq!(
-            records[1].value,
-            causeway_model::ce_batch::encode_ce_batch(&[event(2, 1), event(2, 3)])
-        );
-        assert_eq!(records[0].header(headers::RECORD_TYPE), Some(headers::TYPE_CE_BATCH));
-        assert_eq!(records[0].header(headers::SCHEMA_VERSION), Some(headers::SCHEMA_V1));
     }
 }

@@ -1,0 +1,229 @@
+//! `causeway loadgen`: drives a running gateway with realistic, distinct
+//! traffic over one ingest protocol — traces across services, failures
+//! deep in the chain, calls to uninstrumented dependencies — and reports
+//! what was acknowledged, what was refused and why, the rate and the
+//! acknowledgement latency. `--verify` reads every acknowledged trace
+//! back; `--report-server-cpu` divides the server's CPU time by the CEs it
+//! acknowledged. Requests are encoded before the clock starts whenever the
+//! run's size is known, so the generator stays off the server's cores.
+
+pub mod args;
+mod driver;
+mod payload;
+mod sender;
+mod server_cpu;
+mod stats;
+mod traffic;
+mod verify;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::bail;
+use serde::Serialize;
+
+pub use args::{LoadgenArgs, Protocol};
+use driver::Source;
+use payload::Batcher;
+use sender::Sender;
+pub use server_cpu::ServerCpu;
+pub use stats::Latency;
+use traffic::Traffic;
+pub use verify::VerifyReport;
+
+use crate::demo::rng::Rng;
+use crate::demo::topology::Reporting;
+
+/// Runs up to this many CEs are encoded in full before the clock starts
+/// (a few hundred MB of SDK JSON at most); larger or open-ended runs are
+/// encoded by a thread of their own while they go.
+const PREBUILD_MAX_CES: u64 = 400_000;
+
+/// The result of one run; `--json` prints it as is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub protocol: &'static str,
+    pub target: String,
+    pub batch: usize,
+    pub concurrency: usize,
+    pub services: usize,
+    /// CEs per second asked for; `None` with `--max`.
+    pub rate: Option<u64>,
+    pub prebuilt: bool,
+    pub sent_ces: u64,
+    pub acked_ces: u64,
+    pub rejected_ces: u64,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    pub requests: u64,
+    pub acked_requests: u64,
+    pub retries: u64,
+    pub elapsed_seconds: f64,
+    /// Acknowledged CEs per second of the run.
+    pub ces_per_sec: f64,
+    /// Per request, from sending to the acknowledgement.
+    pub ack_latency_ms: Latency,
+    pub verify: Option<VerifyReport>,
+    pub server_cpu: Option<ServerCpu>,
+}
+
+/// Runs the load and prints the summary (or the JSON); an error when
+/// `--verify` found an acknowledged CE missing.
+pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+    let as_json = args.json;
+    let report = drive(args, !as_json).await?;
+    if as_json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", summary(&report));
+    }
+    if let Some(verify) = &report.verify
+        && verify.missing_ces > 0
+    {
+        bail!(
+            "{} of {} acknowledged CEs are missing from the window (e.g. {})",
+            verify.missing_ces,
+            verify.checked_ces,
+            verify.missing_examples.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Sends the load and gathers the report; `progress` draws the progress
+/// line on stderr when it is a terminal.
+pub async fn drive(args: LoadgenArgs, progress: bool) -> anyhow::Result<Report> {
+    let plan = args.plan()?;
+    let key = crate::demo::api_key::resolve(args.api_key.as_deref(), &args.data_dir)?;
+    let reporting = match plan.protocol {
+        Protocol::SdkJson => Reporting::SdkJson,
+        _ => Reporting::Otlp,
+    };
+    let rng = args.seed.map_or_else(Rng::from_entropy, Rng::seeded);
+    let traffic = Traffic::new(rng, traffic::services(plan.services, reporting), plan.failure_per_mille);
+    let mut batcher = Batcher::new(traffic, plan.protocol, plan.batch);
+    let sender = Sender::connect(plan.protocol, &plan.target, &key).await?;
+
+    let planned = plan.planned_ces().filter(|&ces| ces <= PREBUILD_MAX_CES);
+    let source = match planned {
+        Some(ces) => {
+            let built_at = causeway_runtime::clock::now_unix_ns();
+            // Under a rate, each trace ends where its slot in the run will be, so it is
+            // recent when sent; otherwise it ends now, before the run starts.
+            let rate = plan.rate;
+            let stamp = move |generated: u64| match rate {
+                Some(rate) => built_at + (generated as f64 / rate as f64 * 1e9) as u64,
+                None => built_at,
+            };
+            let prepared = Instant::now();
+            let requests = batcher.all(ces, stamp)?;
+            if progress {
+                eprintln!(
+                    "loadgen: {} CEs in {} {} requests encoded in {:.1}s",
+                    requests.iter().map(|r| r.events).sum::<usize>(),
+                    requests.len(),
+                    plan.protocol.label(),
+                    prepared.elapsed().as_secs_f64()
+                );
+            }
+            Source::prebuilt(requests)
+        }
+        None => Source::streamed(batcher, plan.ces, plan.concurrency * 4),
+    };
+
+    let cpu_start = args.report_server_cpu.map(server_cpu::ticks).transpose()?;
+    let outcome = driver::run(&plan, sender, source, progress).await;
+    let server_cpu = match (args.report_server_cpu, cpu_start) {
+        (Some(pid), Some(start)) => {
+            let at_last_ack = server_cpu::ticks(pid)?;
+            let waited = Instant::now();
+            let idle = server_cpu::ticks_when_idle(pid).await?;
+            Some(server_cpu::report(
+                pid,
+                (start, at_last_ack, idle),
+                outcome.stats.acked_ces,
+                waited.elapsed(),
+            ))
+        }
+        _ => None,
+    };
+    let verify = if args.verify {
+        Some(verify::verify(&plan.read_url, &key, &outcome.acked, args.verify_timeout).await?)
+    } else {
+        None
+    };
+    let stats = &outcome.stats;
+    let seconds = outcome.elapsed.as_secs_f64().max(f64::EPSILON);
+    Ok(Report {
+        protocol: plan.protocol.label(),
+        target: plan.target.clone(),
+        batch: plan.batch,
+        concurrency: plan.concurrency,
+        services: plan.services,
+        rate: plan.rate,
+        prebuilt: planned.is_some(),
+        sent_ces: stats.sent_ces,
+        acked_ces: stats.acked_ces,
+        rejected_ces: stats.rejected_ces(),
+        rejected_by_reason: stats.rejected.clone(),
+        requests: stats.requests,
+        acked_requests: stats.acked_requests,
+        retries: stats.retries,
+        elapsed_seconds: outcome.elapsed.as_secs_f64(),
+        ces_per_sec: stats.acked_ces as f64 / seconds,
+        ack_latency_ms: stats.latency(),
+        verify,
+        server_cpu,
+    })
+}
+
+/// The human summary.
+pub fn summary(report: &Report) -> String {
+    let mut out = format!(
+        "{} to {}: {} requests of up to {} events, {} in flight, {} services\n",
+        report.protocol, report.target, report.requests, report.batch, report.concurrency, report.services
+    );
+    out += &format!(
+        "sent {} CEs, acknowledged {}, rejected {}{}\n",
+        report.sent_ces,
+        report.acked_ces,
+        report.rejected_ces,
+        if report.retries > 0 {
+            format!(" ({} retries)", report.retries)
+        } else {
+            String::new()
+        }
+    );
+    for (reason, count) in &report.rejected_by_reason {
+        out += &format!("  rejected {reason}: {count} CEs\n");
+    }
+    let latency = report.ack_latency_ms;
+    out += &format!(
+        "{:.0} CE/s over {:.2}s; ack latency p50 {:.1} ms, p99 {:.1} ms, p999 {:.1} ms, max {:.1} ms\n",
+        report.ces_per_sec, report.elapsed_seconds, latency.p50, latency.p99, latency.p999, latency.max
+    );
+    if let Some(cpu) = &report.server_cpu {
+        out += &format!(
+            "server pid {}: {:.2} CPU s while sending, {:.2} CPU s until idle ({:.1}s after the last ack): \
+             {:.1} µs CPU per acknowledged CE\n",
+            cpu.pid,
+            cpu.cpu_seconds_while_sending,
+            cpu.cpu_seconds_total,
+            cpu.settled_after_seconds,
+            cpu.cpu_us_per_acked_ce
+        );
+    }
+    if let Some(verify) = &report.verify {
+        out += &if verify.missing_ces == 0 {
+            format!(
+                "verified: all {} acknowledged CEs of {} traces are in the window ({:.1}s)\n",
+                verify.checked_ces, verify.traces, verify.seconds
+            )
+        } else {
+            format!(
+                "verify: {} of {} acknowledged CEs missing after {:.1}s\n",
+                verify.missing_ces, verify.checked_ces, verify.seconds
+            )
+        };
+    }
+    out
+}

@@ -1,0 +1,171 @@
+//! A request's events as bus records: one trace per record key
+//! (`{tenant}/{trace uuid}`, so a trace stays in one partition, in order),
+//! and as many records per trace as it takes to keep each under
+//! `gateway.max_record_bytes` — a broker refuses a record above its
+//! `message.max.bytes` (~1 MB by default), and a large trace would
+//! otherwise fail the whole request.
+
+use std::collections::BTreeMap;
+
+use causeway_bus::{Record, headers};
+use causeway_model::proto::v1;
+use causeway_model::{CausalEvent, TraceId};
+use prost::Message;
+
+/// Tag byte of `CeBatch.events` (field 1, length-delimited).
+const EVENTS_TAG_BYTES: usize = 1;
+
+/// Bytes the headers add to every record.
+fn header_bytes() -> usize {
+    headers::RECORD_TYPE.len() + headers::TYPE_CE_BATCH.len() + headers::SCHEMA_VERSION.len() + headers::SCHEMA_V1.len()
+}
+
+/// Records for `events`, grouped by trace in trace-id order, each trace's
+/// events in arrival order; every record's key, headers and value together
+/// stay within `max_record_bytes` unless a single event alone is larger
+/// (the config's lower bound rules that out).
+pub(crate) fn trace_records(tenant_id: &str, events: Vec<CausalEvent>, max_record_bytes: usize) -> Vec<Record> {
+    let mut by_trace: BTreeMap<TraceId, Vec<v1::CausalEvent>> = BTreeMap::new();
+    for event in &events {
+        by_trace
+            .entry(event.trace_id)
+            .or_default()
+            .push(v1::CausalEvent::from(event));
+    }
+    let mut records = Vec::with_capacity(by_trace.len());
+    for (trace_id, events) in by_trace {
+        let key = format!("{tenant_id}/{trace_id}");
+        let budget = max_record_bytes.saturating_sub(key.len() + header_bytes());
+        for chunk in split_by_size(events, budget) {
+            records.push(
+                Record::new(key.clone(), v1::CeBatch { events: chunk }.encode_to_vec())
+                    .with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH)
+                    .with_header(headers::SCHEMA_VERSION, headers::SCHEMA_V1),
+            );
+        }
+    }
+    records
+}
+
+/// Bytes one event adds to an encoded `CeBatch`.
+fn field_bytes(event: &v1::CausalEvent) -> usize {
+    let len = event.encoded_len();
+    EVENTS_TAG_BYTES + prost::encoding::length_delimiter_len(len) + len
+}
+
+/// Cuts `events`, in order, into runs whose encoded `CeBatch` is at most
+/// `budget` bytes; a run always holds at least one event.
+fn split_by_size(events: Vec<v1::CausalEvent>, budget: usize) -> Vec<Vec<v1::CausalEvent>> {
+    let mut runs = Vec::new();
+    let mut run = Vec::new();
+    let mut run_bytes = 0;
+    for event in events {
+        let bytes = field_bytes(&event);
+        if !run.is_empty() && run_bytes + bytes > budget {
+            runs.push(std::mem::take(&mut run));
+            run_bytes = 0;
+        }
+        run_bytes += bytes;
+        run.push(event);
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use causeway_model::{CeId, Kind, decode_ce_batch};
+
+    use super::*;
+
+    fn event(trace: u8, ce: u16, operation_len: usize) -> CausalEvent {
+        let mut ce_id = [7u8; 16];
+        ce_id[..2].copy_from_slice(&ce.to_be_bytes());
+        CausalEvent {
+            tenant_id: "acme".into(),
+            trace_id: TraceId([trace; 16]),
+            ce_id: CeId(ce_id),
+            parent_ce_id: None,
+            service: "svc".into(),
+            kind: Kind::HttpIn,
+            status: 200,
+            start_unix_ns: 1_795_219_200_000_000_000,
+            duration_ns: 1,
+            operation: (operation_len > 0).then(|| "x".repeat(operation_len)),
+            peer: None,
+            environment: None,
+        }
+    }
+
+    fn record_bytes(record: &Record) -> usize {
+        record.key.len() + record.value.len() + header_bytes()
+    }
+
+    #[test]
+    fn groups_one_record_per_trace_in_arrival_order() {
+        let records = trace_records("acme", vec![event(2, 1, 0), event(1, 2, 0), event(2, 3, 0)], 1 << 20);
+        assert_eq!(records.len(), 2);
+        let keys: Vec<String> = records
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.key).into_owned())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                format!("acme/{}", TraceId([1; 16])),
+                format!("acme/{}", TraceId([2; 16]))
+            ]
+        );
+        assert_eq!(
+            records[1].value,
+            causeway_model::ce_batch::encode_ce_batch(&[event(2, 1, 0), event(2, 3, 0)])
+        );
+        assert_eq!(records[0].header(headers::RECORD_TYPE), Some(headers::TYPE_CE_BATCH));
+        assert_eq!(records[0].header(headers::SCHEMA_VERSION), Some(headers::SCHEMA_V1));
+    }
+
+    /// The byte count the splitter adds up is the encoder's own.
+    #[test]
+    fn field_sizes_add_up_to_the_encoded_batch() {
+        let events: Vec<v1::CausalEvent> = (0..300)
+            .map(|n| v1::CausalEvent::from(&event(1, n, usize::from(n))))
+            .collect();
+        let summed: usize = events.iter().map(field_bytes).sum();
+        assert_eq!(summed, v1::CeBatch { events }.encode_to_vec().len());
+    }
+
+    /// Every record stays within the limit, the trace's events come back
+    /// whole and in order under one key, and the limit is tight: exactly
+    /// at it is one record, one byte under it is two.
+    #[test]
+    fn a_large_trace_splits_under_the_limit_in_order() {
+        let limit = 64 * 1024;
+        let events: Vec<CausalEvent> = (0..2_000).map(|n| event(3, n, usize::from(n % 200))).collect();
+        let records = trace_records("acme", events.clone(), limit);
+        assert!(records.len() > 3, "{} records", records.len());
+        assert!(records.iter().all(|r| record_bytes(r) <= limit));
+        assert!(records.iter().all(|r| r.key == records[0].key));
+        let back: Vec<CausalEvent> = records
+            .iter()
+            .flat_map(|r| decode_ce_batch(&r.value, None, u64::MAX).expect("valid batch"))
+            .collect();
+        assert_eq!(back, events);
+
+        let few: Vec<CausalEvent> = (0..3).map(|n| event(4, n, 100)).collect();
+        let whole = trace_records("acme", few.clone(), 1 << 20);
+        assert_eq!(whole.len(), 1);
+        let exact = record_bytes(&whole[0]);
+        assert_eq!(trace_records("acme", few.clone(), exact).len(), 1);
+        let split = trace_records("acme", few, exact - 1);
+        assert_eq!(split.len(), 2);
+        assert!(split.iter().all(|r| record_bytes(r) < exact));
+    }
+
+    #[test]
+    fn an_event_over_the_limit_still_goes_alone() {
+        let records = trace_records("acme", vec![event(5, 1, 500), event(5, 2, 500)], 100);
+        assert_eq!(records.len(), 2);
+    }
+}
