@@ -38,6 +38,10 @@ pub fn describe_metrics() {
         "alert records not yet acknowledged by this assembler"
     );
     describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
-    // Exported at zero from startup (the exporter renders only touched metrics).
+    // Exported at zero from startup (the exporter renders only touched metrics),
+    // so alert rules on failures see a series before the first one.
     metrics::counter!(ALERTS_CONSUMED).increment(0);
+    for reason in ["undecodable", "store"] {
+        metrics::counter!(ASSEMBLY_FAILURES, "reason" => reason).increment(0);
+    }
 }
