@@ -1,9 +1,10 @@
 """Every metric the Prometheus rules and the Grafana dashboard query must be
 exported by causeway: each name must be a sample on one of the scraped
 /metrics files. Prints every queried metric with where it was found, and
-exactly which are missing (exit 1).
+exactly which are missing (exit 1). Every metric family the scrapes hold
+must also be listed in DOCS.md (docs/metrics.md).
 
-    python check_queried_metrics.py RULES.yaml DASHBOARD.json -- METRICS.txt...
+    python check_queried_metrics.py RULES.yaml DASHBOARD.json DOCS.md -- METRICS.txt...
 """
 
 import json
@@ -39,7 +40,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     sep = argv.index("--")
-    rules, dashboard = argv[1:sep]
+    rules, dashboard, docs = argv[1:sep]
     scraped = argv[sep + 1:]
     exported = {}
     for path in scraped:
@@ -67,6 +68,17 @@ def main(argv):
         else:
             missing.append(name)
             print(f"MISSING  {name} ({uses}): not on any scraped /metrics", file=sys.stderr)
+    with open(docs, encoding="utf-8") as f:
+        documented = set(re.findall(r"`(causeway_[a-z0-9_]+)`", f.read()))
+    families = set()
+    for name in exported:
+        if not name.startswith("causeway_"):
+            continue
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        # A histogram's series are one family; a plain name stays as it is.
+        families.add(base if base + "_bucket" in exported else name)
+    for family in sorted(families - documented):
+        problems.append(f"{family} is exported but not listed in {docs}")
     for p in problems:
         print(f"PROBLEM  {p}", file=sys.stderr)
     print(f"{len(queried)} queried metrics, {len(missing)} missing, scraped: {', '.join(scraped)}")

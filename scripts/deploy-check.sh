@@ -4,7 +4,8 @@
 #
 #   1. the chart: `helm lint --strict` and `helm template` with the base,
 #      production and standalone values; every file in helm/tests/bad must
-#      fail with the error its `# expect:` line names;
+#      fail with the error its `# expect:` line names; README.md documents
+#      every value with its default;
 #   2. every rendered object validates against the Kubernetes API schemas
 #      (kubernetes-validate, Kubernetes $KUBE_VERSION, strict);
 #   3. k8s/ is what scripts/k8s-generate.sh makes from the chart today, and
@@ -106,6 +107,9 @@ for bad in helm/tests/bad/*.yaml; do
   bad_count=$((bad_count + 1))
 done
 [[ "$bad_count" -gt 0 ]] || fail "no bad values files in helm/tests/bad"
+
+step "chart: every value documented with its default"
+"$python" scripts/check_chart_readme.py "$chart" || fail "$chart/README.md does not document every value"
 
 step "kubernetes API schemas ($KUBE_VERSION, strict)"
 for name in base production standalone; do
@@ -235,7 +239,7 @@ else
 fi
 
 step "rules and dashboard query only metrics that exist"
-"$python" scripts/check_queried_metrics.py deploy/prometheus/rules.yaml deploy/grafana/causeway.json -- "${scraped[@]}"
+"$python" scripts/check_queried_metrics.py deploy/prometheus/rules.yaml deploy/grafana/causeway.json docs/metrics.md -- "${scraped[@]}"
 
 echo
 echo "deploy-check: all passed in $((SECONDS - started_at)) s"
