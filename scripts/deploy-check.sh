@@ -83,6 +83,11 @@ for name in base production standalone; do
     { cat "$work/render-$name.err" >&2; fail "helm template ($name values)"; }
   echo "$name: lint ok, $(grep -c '^kind:' "$work/$name.yaml") objects"
 done
+# The windower's HPA on consumer lag needs a metrics adapter, so no example
+# enables it; render it here so its template is checked too.
+render -f "${values[production]}" --set windower.autoscaling.enabled=true >"$work/production-lag-hpa.yaml"
+grep -q 'name: causeway_windower_consumer_lag_records' "$work/production-lag-hpa.yaml" ||
+  fail "windower.autoscaling.enabled renders no HPA on consumer lag"
 # What each mode must contain: a wrong template that renders nothing fails here.
 kinds() { grep '^kind:' "$1" | sort | uniq -c | awk '{print $3 "=" $1}' | tr '\n' ' '; }
 echo "base kinds: $(kinds "$work/base.yaml")"
@@ -112,7 +117,7 @@ step "chart: every value documented with its default"
 "$python" scripts/check_chart_readme.py "$chart" || fail "$chart/README.md does not document every value"
 
 step "kubernetes API schemas ($KUBE_VERSION, strict)"
-for name in base production standalone; do
+for name in base production production-lag-hpa standalone; do
   validate_stream "$work/$name.yaml"
 done
 

@@ -30,4 +30,5 @@ CAUSEWAY_TEST_KAFKA="$(scripts/kafka-broker.sh start)"
 export CAUSEWAY_TEST_KAFKA
 trap 'scripts/kafka-broker.sh stop' EXIT
 echo "kafka: $CAUSEWAY_TEST_KAFKA"
+step "deployment: helm chart, k8s/, prometheus rules, dashboard, live /metrics" && scripts/deploy-check.sh
 cargo test --workspace --all-targets --locked
