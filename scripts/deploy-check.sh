@@ -23,8 +23,8 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-KUBE_VERSION="${CAUSEWAY_KUBE_VERSION:-1.33.0}"
-causeway="${CAUSEWAY_BIN:-$repo/target/debug/causeway}"
+KUBE_VERSION="${CAUSEWAY_TEST_KUBE_VERSION:-1.33.0}"
+causeway="${CAUSEWAY_TEST_BIN:-$repo/target/debug/causeway}"
 
 step() { printf '\n-- deploy-check: %s\n' "$*"; }
 fail() { printf 'deploy-check: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -145,7 +145,7 @@ step "live /metrics"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 dev_key="deploy-check-key-$RANDOM$RANDOM"
 quota_key="deploy-check-quota-$RANDOM$RANDOM"
-quota_hash="$("$causeway" hash-key "$quota_key")"
+quota_hash="$(env -u CAUSEWAY_CACHE_DIR "$causeway" hash-key "$quota_key")"
 # The tenants as one inline TOML array, as the chart's secrets.tenants passes them.
 tenants="[{id = \"quota1\", plan = \"free\", api_key_sha256 = [\"$quota_hash\"], monthly_ce_quota = 1}]"
 
@@ -157,7 +157,9 @@ start() {
   admin="$(free_port)"
   local grpc
   grpc="$(free_port)"
-  CAUSEWAY_DEV_API_KEY="$dev_key" CAUSEWAY_TENANTS="$tenants" \
+  # CAUSEWAY_CACHE_DIR is the scripts' setting, not causeway's: every other
+  # CAUSEWAY_* variable is configuration, and causeway rejects unknown keys.
+  env -u CAUSEWAY_CACHE_DIR CAUSEWAY_DEV_API_KEY="$dev_key" CAUSEWAY_TENANTS="$tenants" \
     "$causeway" "$@" --http-addr "127.0.0.1:$http" --grpc-addr "127.0.0.1:$grpc" --admin-addr "127.0.0.1:$admin" \
     >"$work/$name.log" 2>&1 &
   pids+=($!)
@@ -178,7 +180,7 @@ start() {
 # alert, an artifact, a share link) and one request over the quota.
 drive() {
   local url="$1" wait="$2"
-  "$causeway" demo --url "$url" --key "$dev_key" --traces 20 --wait-seconds "$wait" --no-color \
+  env -u CAUSEWAY_CACHE_DIR "$causeway" demo --url "$url" --key "$dev_key" --traces 20 --wait-seconds "$wait" --no-color \
     >"$work/demo.out" 2>"$work/demo.err" || return 1
 }
 over_quota() {

@@ -11,7 +11,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$repo/k8s}"
 # The Kubernetes version the manifests are rendered and validated for.
-kube_version="${CAUSEWAY_KUBE_VERSION:-1.33.0}"
+kube_version="${CAUSEWAY_TEST_KUBE_VERSION:-1.33.0}"
 
 helm="$("$repo/scripts/deploy-tools.sh" helm)"
 validate="$("$repo/scripts/deploy-tools.sh" kubernetes-validate)"
