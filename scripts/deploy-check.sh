@@ -241,6 +241,8 @@ if [[ -n "${CAUSEWAY_TEST_KAFKA:-}" ]]; then
   scrape windower+assembler "$consumers_admin"
   scraped+=("$work/metrics-gateway.txt" "$work/metrics-windower+assembler.txt")
   unset CAUSEWAY_TOPICS__PREFIX CAUSEWAY_WINDOWER__GROUP CAUSEWAY_ASSEMBLER__GROUP
+elif [[ -n "${CI:-}" ]]; then
+  fail "CI is set but CAUSEWAY_TEST_KAFKA is not: the split targets must be checked on a broker"
 else
   echo "SKIPPED: split targets (no broker): set CAUSEWAY_TEST_KAFKA (scripts/test.sh does)" >&2
 fi
