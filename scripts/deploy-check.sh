@@ -199,10 +199,10 @@ scrape() {
   echo "$name: /metrics passes promtool check metrics ($(grep -c '^causeway_' "$work/metrics-$name.txt") causeway samples)"
 }
 
-# wait_for_metric FILE_NAME PORT METRIC: polls /metrics until METRIC appears (60 s).
+# wait_for_metric PORT METRIC: polls /metrics until METRIC appears (120 s: the test broker is slow).
 wait_for_metric() {
   local port="$1" metric="$2"
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 480); do
     curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null | grep -q "^$metric" && return 0
     sleep 0.25
   done
@@ -236,7 +236,7 @@ if [[ -n "${CAUSEWAY_TEST_KAFKA:-}" ]]; then
   grep -q 'alert fired' "$work/demo.err" || { cat "$work/demo.err" >&2; fail "the demo against the gateway fired no alert"; }
   over_quota "http://127.0.0.1:$gateway_http"
   wait_for_metric "$consumers_admin" causeway_assembler_artifacts_assembled_total ||
-    { tail -n 40 "$work/consumers.log" >&2; fail "no artifact assembled from the broker within 60 s"; }
+    { tail -n 40 "$work/consumers.log" >&2; fail "no artifact assembled from the broker within 120 s"; }
   scrape gateway "$gateway_admin"
   scrape windower+assembler "$consumers_admin"
   scraped+=("$work/metrics-gateway.txt" "$work/metrics-windower+assembler.txt")
