@@ -38,4 +38,5 @@ CAUSEWAY_TEST_CQL="$(scripts/cql-node.sh start)"
 export CAUSEWAY_TEST_CQL
 trap 'scripts/cql-node.sh stop; scripts/kafka-broker.sh stop' EXIT
 echo "cql: $CAUSEWAY_TEST_CQL"
+step "deployment: helm chart, k8s/, prometheus rules, dashboard, live /metrics" && scripts/deploy-check.sh
 cargo test --workspace --all-targets --locked

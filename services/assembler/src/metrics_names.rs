@@ -5,6 +5,10 @@ use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 pub const ALERTS_CONSUMED: &str = "causeway_assembler_alerts_consumed_total";
 pub const ARTIFACTS_ASSEMBLED: &str = "causeway_assembler_artifacts_assembled_total";
 pub const ASSEMBLY_FAILURES: &str = "causeway_assembler_failures_total";
+/// The `reason` label's values: a record that is no alert, an alert whose
+/// fired_at is outside the window, an assembly that gave up, a store error
+/// that was retried.
+pub const FAILURE_REASONS: [&str; 4] = ["undecodable", "out_of_bounds", "assembly", "store"];
 pub const ASSEMBLY_DURATION: &str = "causeway_assembler_assembly_duration_seconds";
 pub const ALERT_TO_ARTIFACT: &str = "causeway_assembler_alert_to_artifact_seconds";
 pub const CONSUMER_LAG: &str = "causeway_assembler_consumer_lag_records";
@@ -50,8 +54,12 @@ pub fn describe_metrics() {
         Unit::Count,
         "alerts assembled from a window that had not caught up within max_settle_ms"
     );
-    // Exported at zero from startup (the exporter renders only touched metrics).
+    // Exported at zero from startup (the exporter renders only touched metrics),
+    // so alert rules on failures see a series before the first one.
     metrics::counter!(ALERTS_CONSUMED).increment(0);
+    for reason in FAILURE_REASONS {
+        metrics::counter!(ASSEMBLY_FAILURES, "reason" => reason).increment(0);
+    }
     metrics::counter!(WINDOW_BEHIND).increment(0);
     metrics::gauge!(WINDOW_LAG).set(0.0);
 }

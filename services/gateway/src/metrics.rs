@@ -40,6 +40,9 @@ pub fn describe_metrics() {
         Unit::Count,
         "accepted batches whose usage could not be metered (the store failed after the bus accepted)"
     );
+    // Exported at zero from startup (the exporter renders only touched
+    // metrics), so the store-error alert sees a series before the first one.
+    counter!(USAGE_WRITE_FAILURES).increment(0);
 }
 
 /// `code` is the HTTP status (`"200"`) or the gRPC code name (`"Ok"`).
