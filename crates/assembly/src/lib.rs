@@ -25,4 +25,4 @@ pub use artifact::*;
 pub use assemble::assemble;
 pub use coverage::{AssemblyShares, Coverage, EdgeHealth, GhostCoverage, coverage};
 pub use input::{AssemblyInput, DEFAULT_PRE_ARM_NS, DEFAULT_SETTLE_NS, PreArmSignal};
-pub use render::{human_duration, render_waterfall};
+pub use render::{human_duration, human_lead, render_waterfall, tree_order};

@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+mod negotiate;
 mod reads;
 mod share;
 

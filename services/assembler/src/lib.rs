@@ -9,9 +9,11 @@ mod consume;
 mod ids;
 mod materialize;
 mod metrics_names;
+mod page;
 
 pub use api::{ReadApiState, http_router};
 pub use config::AssemblerConfig;
 pub use consume::{AssemblerDeps, run};
 pub use materialize::{Materialized, materialize};
 pub use metrics_names::describe_metrics;
+pub use page::{GoneReason, ShareView, gone_page, share_page};
