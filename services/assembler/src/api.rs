@@ -1,16 +1,18 @@
 //! The read API: artifacts, alert states, traces, coverage and topology
-//! (authenticated, tenant-scoped) and the no-auth share links.
+//! (authenticated, tenant-scoped), share revocation, and the no-auth share
+//! links.
 
 mod auth;
 mod error;
 mod negotiate;
 mod reads;
+mod revoke;
 mod share;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{delete, get};
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::{ArtifactStore, WindowStore};
 
@@ -30,6 +32,7 @@ pub fn http_router(state: ReadApiState) -> Router {
     Router::new()
         .route("/api/v1/artifacts", get(reads::list_artifacts))
         .route("/api/v1/artifacts/{artifact_id}", get(reads::get_artifact))
+        .route("/api/v1/artifacts/{artifact_id}/share", delete(revoke::revoke_share))
         .route("/api/v1/alerts/{alert_id}", get(reads::get_alert))
         .route("/api/v1/traces/{trace_id}", get(reads::get_trace))
         .route("/api/v1/coverage", get(reads::get_coverage))

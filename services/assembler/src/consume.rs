@@ -37,6 +37,10 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
         .await
         .with_context(|| format!("subscribing to {}", deps.topics.alerts))?;
     tracing::info!(topic = %deps.topics.alerts, group = %config.group, "assembler consuming alerts");
+    let expiry = tokio::spawn(crate::retention::expire_loop(
+        Arc::clone(&deps.artifacts),
+        shutdown.clone(),
+    ));
     let result = loop {
         let polled = tokio::select! {
             polled = consumer.poll(16, Duration::from_millis(250)) => polled,
@@ -61,6 +65,7 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
             break Err(err);
         }
     };
+    expiry.abort();
     let drain = Duration::from_secs(config.drain_deadline_seconds);
     match tokio::time::timeout(drain, consumer.commit()).await {
         Ok(Ok(())) => tracing::info!("assembler committed its offsets"),

@@ -10,6 +10,7 @@ mod ids;
 mod materialize;
 mod metrics_names;
 mod page;
+mod retention;
 
 pub use api::{ReadApiState, http_router};
 pub use config::AssemblerConfig;

@@ -9,6 +9,8 @@ pub const ASSEMBLY_DURATION: &str = "causeway_assembler_assembly_duration_second
 pub const ALERT_TO_ARTIFACT: &str = "causeway_assembler_alert_to_artifact_seconds";
 pub const CONSUMER_LAG: &str = "causeway_assembler_consumer_lag_records";
 pub const SHARE_VIEWS: &str = "causeway_assembler_share_views_total";
+pub const ARTIFACTS_EXPIRED: &str = "causeway_assembler_artifacts_expired_total";
+pub const SHARES_REVOKED: &str = "causeway_assembler_shares_revoked_total";
 
 pub fn describe_metrics() {
     describe_counter!(ALERTS_CONSUMED, Unit::Count, "alert records consumed");
@@ -38,6 +40,12 @@ pub fn describe_metrics() {
         "alert records not yet acknowledged by this assembler"
     );
     describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
+    describe_counter!(
+        ARTIFACTS_EXPIRED,
+        Unit::Count,
+        "artifacts deleted at the end of their tenant's retention"
+    );
+    describe_counter!(SHARES_REVOKED, Unit::Count, "share links revoked by their tenant");
     // Exported at zero from startup (the exporter renders only touched metrics).
     metrics::counter!(ALERTS_CONSUMED).increment(0);
 }

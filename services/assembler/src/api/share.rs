@@ -1,19 +1,22 @@
 //! The no-auth share link. `/a/{token}` answers browsers (`Accept:
 //! text/html`) with the HTML share page and everyone else (curl, scripts)
 //! with the terminal waterfall; `/a/{token}.json` is the canonical artifact.
-//! The token is the only key. Unknown links are 404; in a browser every
-//! answer, including those, is a readable page.
+//! The token is the only key. Unknown links are 404; expired (the tenant
+//! plan's retention) and revoked links are 410; in a browser every answer,
+//! including those, is a readable page.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use causeway_assembly::{Artifact, render_waterfall};
-use causeway_store::StoredArtifact;
+use causeway_model::time_parse::format_rfc3339;
+use causeway_store::{ShareEnd, StoredArtifact};
 use serde_json::json;
 
 use super::ReadApiState;
 use super::error::ApiError;
 use super::negotiate::wants_html;
+use crate::clock::now_unix_ns;
 use crate::metrics_names::SHARE_VIEWS;
 use crate::page::{GoneReason, ShareView, gone_page, share_page};
 
@@ -59,15 +62,48 @@ pub async fn get_shared(
     if !plausible_token(&token) {
         return Ok(unavailable_link(GoneReason::Unknown, None, format));
     }
+    let now = now_unix_ns();
     let Some(stored) = state.artifacts.get_by_share_token(&token).await? else {
-        return Ok(unavailable_link(GoneReason::Unknown, None, format));
+        let ended = state.artifacts.ended_share(&token).await?;
+        return Ok(match ended {
+            Some(end) => {
+                let reason = match end.reason {
+                    ShareEnd::Expired => GoneReason::Expired,
+                    ShareEnd::Revoked => GoneReason::Revoked,
+                };
+                unavailable_link(reason, Some(&format_rfc3339(end.at_unix_ns)), format)
+            }
+            None => unavailable_link(GoneReason::Unknown, None, format),
+        });
     };
+    // Past its retention but not yet deleted by the expiry pass.
+    if let Some(expires_at) = stored.expires_at_unix_ns.filter(|&at| at <= now) {
+        return Ok(unavailable_link(
+            GoneReason::Expired,
+            Some(&format_rfc3339(expires_at)),
+            format,
+        ));
+    }
     metrics::counter!(SHARE_VIEWS, "format" => format.label()).increment(1);
-    serve(&state, &stored, &token, format)
+    serve(&state, &stored, &token, format, now)
 }
 
-fn serve(state: &ReadApiState, stored: &StoredArtifact, token: &str, format: Format) -> Result<Response, ApiError> {
-    let cache = format!("public, max-age={SHARE_MAX_AGE_SECONDS}");
+/// Reusable for [`SHARE_MAX_AGE_SECONDS`], never past the link's expiry.
+fn cache_control(stored: &StoredArtifact, now: u64) -> String {
+    let left = stored
+        .expires_at_unix_ns
+        .map_or(u64::MAX, |at| at.saturating_sub(now) / 1_000_000_000);
+    format!("public, max-age={}", left.min(SHARE_MAX_AGE_SECONDS))
+}
+
+fn serve(
+    state: &ReadApiState,
+    stored: &StoredArtifact,
+    token: &str,
+    format: Format,
+    now: u64,
+) -> Result<Response, ApiError> {
+    let cache = cache_control(stored, now);
     let digest = ("x-causeway-digest", stored.digest.clone());
     let vary = (header::VARY, "accept");
     if format == Format::Json {
@@ -91,12 +127,13 @@ fn serve(state: &ReadApiState, stored: &StoredArtifact, token: &str, format: For
     let (content_type, body) = match format {
         Format::Html => {
             let share_url = state.config.share_url(token);
+            let expires_at = stored.expires_at_unix_ns.map(format_rfc3339);
             let view = ShareView {
                 artifact: &artifact,
                 digest: &stored.digest,
                 share_url: &share_url,
                 token,
-                expires_at: None,
+                expires_at: expires_at.as_deref(),
             };
             ("text/html; charset=utf-8", share_page(&view))
         }
