@@ -3,9 +3,10 @@
 //
 // usage: node share_page.cjs <request.json>
 // request: {"chromium": path, "pages": [{"name", "url", "screenshot"?,
-//           "width", "height", "javascript": bool}]}
+//           "width", "height", "javascript": bool, "headers"?: {...},
+//           "selectors"?: [css, ...]}]}
 // Facts per page: HTTP status, title, the break row, the gap rows, the
-// completeness badge, and (with JavaScript) whether collapsing the first
+// completeness badge, the visibility of any other selectors asked for, and (with JavaScript) whether collapsing the first
 // root hides its subtree and expanding shows it again.
 "use strict";
 const fs = require("fs");
@@ -50,6 +51,7 @@ async function main() {
         viewport: { width: wanted.width, height: wanted.height },
         javaScriptEnabled: wanted.javascript,
         colorScheme: "light",
+        extraHTTPHeaders: wanted.headers || {},
       });
       const page = await context.newPage();
       const response = await page.goto(wanted.url, { waitUntil: "load" });
@@ -69,7 +71,11 @@ async function main() {
         digest: await text(page, "#digest"),
         ghosts: await visible(page, "#ghosts tbody tr"),
         page_width: await page.evaluate(() => document.documentElement.scrollWidth),
+        selectors: {},
       };
+      for (const selector of wanted.selectors || []) {
+        facts.selectors[selector] = await visible(page, selector);
+      }
       if (wanted.screenshot) {
         await page.screenshot({ path: wanted.screenshot, fullPage: true });
       }

@@ -2,7 +2,8 @@
 //! prints opens, on a laptop with JavaScript and on a phone without it, a
 //! page whose break row and completeness badge are visible, with the same
 //! digest as the artifact; a trace with an uninstrumented caller shows its
-//! gap rows. Screenshots land in the target dir (`share-page*.png`).
+//! gap rows; the coverage scorecard draws and lists the demo's ghost.
+//! Screenshots land in the target dir (`share-page*.png`, `scorecard.png`).
 
 use causeway::demo::{DemoArgs, drive};
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, browser, now_unix_ns, sdk_batch, start_standalone};
@@ -69,6 +70,10 @@ async fn share_page_opens_in_a_real_browser() {
           "screenshot": screenshot("share-page-phone.png") },
         { "name": "gaps", "url": gap_url, "width": 1280, "height": 900, "javascript": true,
           "screenshot": screenshot("share-page-gaps.png") },
+        { "name": "scorecard", "url": format!("{base}/coverage?range=1h"), "width": 1280, "height": 900,
+          "javascript": false, "headers": { "authorization": format!("Bearer {DEV_KEY}") },
+          "screenshot": screenshot("scorecard.png"),
+          "selectors": ["svg.topology", "svg.topology .node.ghost", "#ghosts tbody tr", "#alerts tbody tr"] },
     ]});
     let report = browser.run("share_page.cjs", &request).await;
 
@@ -131,6 +136,26 @@ async fn share_page_opens_in_a_real_browser() {
     );
     assert_ne!(gaps["badge_text"], "FULL", "a gap lowers the label: {gaps}");
     assert_eq!(shown(gaps, "break_row"), (1, 1), "{gaps}");
+
+    // The scorecard: the demo's ghost, drawn and listed; the two alerts.
+    let scorecard = page(&report, "scorecard");
+    assert_eq!(scorecard["status"], 200, "{scorecard}");
+    let selectors = &scorecard["selectors"];
+    let seen = |selector: &str| {
+        let facts = &selectors[selector];
+        (
+            facts["count"].as_u64().unwrap_or(0),
+            facts["visible"].as_u64().unwrap_or(0),
+        )
+    };
+    assert_eq!(seen("svg.topology"), (1, 1), "{scorecard}");
+    assert_eq!(seen("svg.topology .node.ghost"), (1, 1), "fraud-api: {scorecard}");
+    assert_eq!(seen("#ghosts tbody tr"), (1, 1), "{scorecard}");
+    assert_eq!(
+        seen("#alerts tbody tr"),
+        (2, 2),
+        "the demo's alert and the gap alert: {scorecard}"
+    );
 
     standalone.stop().await.expect("standalone stops");
 }

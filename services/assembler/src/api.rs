@@ -1,18 +1,19 @@
 //! The read API: artifacts, alert states, traces, coverage and topology
-//! (authenticated, tenant-scoped), share revocation, and the no-auth share
-//! links.
+//! (authenticated, tenant-scoped), share revocation, the coverage
+//! scorecard page, and the no-auth share links.
 
 mod auth;
 mod error;
 mod negotiate;
 mod reads;
 mod revoke;
+mod scorecard;
 mod share;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::{ArtifactStore, WindowStore};
 
@@ -38,5 +39,11 @@ pub fn http_router(state: ReadApiState) -> Router {
         .route("/api/v1/coverage", get(reads::get_coverage))
         .route("/api/v1/topology", get(reads::get_topology))
         .route("/a/{token}", get(share::get_shared))
+        .route("/coverage", get(scorecard::get_scorecard))
+        .route(
+            "/coverage/sign-in",
+            get(scorecard::sign_in_form).post(scorecard::sign_in),
+        )
+        .route("/coverage/sign-out", post(scorecard::sign_out))
         .with_state(state)
 }
