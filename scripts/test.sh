@@ -14,6 +14,11 @@ CAUSEWAY_TEST_PYTHON="$(scripts/python-env.sh)"
 export CAUSEWAY_TEST_PYTHON
 echo "python: $CAUSEWAY_TEST_PYTHON"
 
+step "headless browser (Debian chromium, playwright-core from npm)"
+eval "$(scripts/browser-env.sh)"
+export CAUSEWAY_TEST_CHROMIUM CAUSEWAY_TEST_PLAYWRIGHT
+echo "chromium: $CAUSEWAY_TEST_CHROMIUM"
+
 step "kafka broker (apache kafka from maven central, for the Kafka bus tests)"
 scripts/kafka-broker.sh install
 

@@ -1,9 +1,10 @@
 //! Shared helpers for the end-to-end tests: an in-process standalone with
 //! test settings, an authenticated client of its HTTP API, wire-format v1
-//! batches built from simple specs, bounded polling, and the real Python
-//! SDKs run as subprocesses.
+//! batches built from simple specs, bounded polling, the real Python SDKs
+//! run as subprocesses, and real headless Chromium.
 
 pub mod api;
+pub mod browser;
 pub mod python;
 pub mod wait;
 pub mod wire;
@@ -16,6 +17,7 @@ use causeway::testing::Standalone;
 pub use causeway_runtime::clock::now_unix_ns;
 
 pub use api::Api;
+pub use browser::{Browser, browser};
 pub use python::{python, run_python};
 pub use wait::{LONG_WAIT, wait_for};
 pub use wire::{EventSpec, sdk_batch};

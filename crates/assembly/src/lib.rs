@@ -27,5 +27,4 @@ pub use coverage::{AssemblyShares, Coverage, EdgeHealth, GhostCoverage, coverage
 pub use input::{
     AssemblyInput, DEFAULT_PRE_ARM_NS, DEFAULT_SETTLE_NS, PreArmSignal, ServiceTally, WindowProgress, scope_bounds,
 };
-
-pub use render::{human_duration, render_waterfall};
+pub use render::{human_duration, human_lead, render_waterfall, tree_order};

@@ -139,8 +139,9 @@ fn render_header(artifact: &Artifact, color: bool, out: &mut String) {
 
 /// Depth-first order: a frame hangs under its parent when its link is
 /// `Child`; every other frame starts a tree. Frames arrive ordered (depth,
-/// start, ce_id), so children and roots come out in start order.
-fn tree_order(frames: &[Frame]) -> Vec<usize> {
+/// start, ce_id), so children and roots come out in start order. The HTML
+/// share page draws its rows in the same order.
+pub fn tree_order(frames: &[Frame]) -> Vec<usize> {
     let position: HashMap<_, _> = frames.iter().enumerate().map(|(i, f)| (f.ce_id, i)).collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); frames.len()];
     let mut roots = Vec::new();

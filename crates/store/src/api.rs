@@ -159,6 +159,33 @@ pub struct StoredArtifact {
     /// ≥128 random bits, URL-safe; the only key of the no-auth share link.
     pub share_token: String,
     pub canonical_json: Vec<u8>,
+    /// When the artifact and its share link expire: creation plus the
+    /// tenant plan's retention. `None` keeps it until deleted otherwise.
+    /// [`ArtifactStore::expire_artifacts`] deletes it after this time; until
+    /// that pass runs, readers compare with their own clock.
+    #[serde(default)]
+    pub expires_at_unix_ns: Option<u64>,
+}
+
+/// Why a share token no longer serves its artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareEnd {
+    /// The artifact reached its `expires_at_unix_ns` and was deleted.
+    Expired,
+    /// The tenant revoked the link ([`ArtifactStore::revoke_share`]).
+    Revoked,
+}
+
+/// A share token that served an artifact once and no longer does. Kept
+/// after the artifact is gone (a few dozen bytes per token) so the link
+/// answers "gone" rather than "never existed".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedShare {
+    pub tenant_id: String,
+    pub artifact_id: String,
+    pub reason: ShareEnd,
+    pub at_unix_ns: u64,
 }
 
 /// A listing row.
@@ -203,7 +230,27 @@ pub trait ArtifactStore: Send + Sync + 'static {
     /// Tenant-scoped: another tenant's artifact is `None`.
     async fn get_artifact(&self, tenant_id: &str, artifact_id: &str) -> Result<Option<StoredArtifact>, StoreError>;
 
+    /// The artifact a live token shares. A revoked token is `None` at
+    /// once; an expired artifact is `None` once the expiry pass deleted it
+    /// (before that it is returned with its past `expires_at_unix_ns`).
     async fn get_by_share_token(&self, token: &str) -> Result<Option<StoredArtifact>, StoreError>;
+
+    /// Revokes the artifact's share link: the token stops resolving and
+    /// [`ArtifactStore::ended_share`] reports it revoked at `at_unix_ns`.
+    /// The artifact itself stays readable by id. Tenant-scoped: `false`
+    /// when the tenant has no such artifact. Revoking again is `true` and
+    /// keeps the first revocation's time.
+    async fn revoke_share(&self, tenant_id: &str, artifact_id: &str, at_unix_ns: u64) -> Result<bool, StoreError>;
+
+    /// Why a token no longer resolves (revoked, or its artifact expired);
+    /// `None` for a live token or one never issued.
+    async fn ended_share(&self, token: &str) -> Result<Option<EndedShare>, StoreError>;
+
+    /// Deletes every artifact whose `expires_at_unix_ns` is at or before
+    /// `now_unix_ns` (row, listing row and token, whose end is recorded as
+    /// expired unless it was revoked before), without scanning what has not
+    /// expired; returns how many artifacts were deleted. Alert states stay.
+    async fn expire_artifacts(&self, now_unix_ns: u64) -> Result<u64, StoreError>;
 
     /// Newest first; `service` filters when given.
     async fn list_artifacts(

@@ -60,6 +60,10 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
         .await
         .with_context(|| format!("subscribing to {}", deps.topics.alerts))?;
     tracing::info!(topic = %deps.topics.alerts, group = %config.group, "assembler consuming alerts");
+    let expiry = tokio::spawn(crate::retention::expire_loop(
+        Arc::clone(&deps.artifacts),
+        shutdown.clone(),
+    ));
     let (config, deps) = (Arc::new(config), Arc::new(deps));
     let mut in_flight: JoinSet<(Delivery, Outcome)> = JoinSet::new();
     let mut order = AckOrder::default();
@@ -104,6 +108,7 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
             }
         }
     };
+    expiry.abort();
     drain(&config, consumer.as_mut(), &mut in_flight, &mut order).await;
     result
 }

@@ -11,6 +11,8 @@ mod consume;
 mod ids;
 mod materialize;
 mod metrics_names;
+mod page;
+mod retention;
 mod select;
 mod window_wait;
 
@@ -19,3 +21,4 @@ pub use config::AssemblerConfig;
 pub use consume::{AssemblerDeps, run};
 pub use materialize::{Materialized, materialize};
 pub use metrics_names::describe_metrics;
+pub use page::{GoneReason, ShareView, gone_page, share_page};

@@ -114,6 +114,7 @@ pub async fn materialize(
         digest: artifact.digest(),
         share_token: share_token(),
         canonical_json: artifact.canonical_json(),
+        expires_at_unix_ns: expiry(tenants, &alert.tenant_id, now_unix_ns),
     };
     match artifacts.put_artifact(&stored).await {
         Ok(()) => Ok(Materialized {
@@ -134,6 +135,13 @@ pub async fn materialize(
         },
         Err(err) => Err(err),
     }
+}
+
+/// Artifacts and their share links live for the tenant plan's retention.
+fn expiry(tenants: &TenantRegistry, tenant_id: &str, now_unix_ns: u64) -> Option<u64> {
+    const DAY_NS: u64 = 86_400 * 1_000_000_000;
+    let tenant = tenants.get(tenant_id)?;
+    Some(now_unix_ns.saturating_add(u64::from(tenant.retention_days).saturating_mul(DAY_NS)))
 }
 
 /// The completeness label of a stored artifact, read back from its JSON.

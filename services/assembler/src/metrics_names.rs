@@ -15,6 +15,8 @@ pub const CONSUMER_LAG: &str = "causeway_assembler_consumer_lag_records";
 pub const SHARE_VIEWS: &str = "causeway_assembler_share_views_total";
 pub const WINDOW_LAG: &str = "causeway_assembler_window_lag_records";
 pub const WINDOW_BEHIND: &str = "causeway_assembler_window_behind_total";
+pub const ARTIFACTS_EXPIRED: &str = "causeway_assembler_artifacts_expired_total";
+pub const SHARES_REVOKED: &str = "causeway_assembler_shares_revoked_total";
 
 pub fn describe_metrics() {
     describe_counter!(ALERTS_CONSUMED, Unit::Count, "alert records consumed");
@@ -44,6 +46,12 @@ pub fn describe_metrics() {
         "alert records not yet acknowledged by this assembler"
     );
     describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
+    describe_counter!(
+        ARTIFACTS_EXPIRED,
+        Unit::Count,
+        "artifacts deleted at the end of their tenant's retention"
+    );
+    describe_counter!(SHARES_REVOKED, Unit::Count, "share links revoked by their tenant");
     describe_gauge!(
         WINDOW_LAG,
         Unit::Count,

@@ -1,7 +1,7 @@
 //! Artifact and alert-state cases.
 
 use super::{StoreHarness, artifact};
-use crate::api::{AlertPhase, AlertState, StoreError, StoredArtifact};
+use crate::api::{AlertPhase, AlertState, EndedShare, ShareEnd, StoreError, StoredArtifact};
 
 pub async fn artifacts_put_get_conflict_and_share(harness: &dyn StoreHarness) {
     let stores = harness.open().await;
@@ -103,4 +103,130 @@ pub async fn alert_state_upserts(harness: &dyn StoreHarness) {
         Some(state)
     );
     assert_eq!(stores.artifacts.get_alert_state("a", "al-2").await.expect("get"), None);
+}
+
+pub async fn share_revocation_ends_the_token_not_the_artifact(harness: &dyn StoreHarness) {
+    let stores = harness.open().await;
+    let stored = artifact("a", "art-r", "api", 10);
+    stores.artifacts.put_artifact(&stored).await.expect("put");
+    let token = stored.share_token.clone();
+    assert_eq!(stores.artifacts.ended_share(&token).await.expect("ended"), None, "live");
+    assert!(
+        !stores.artifacts.revoke_share("b", "art-r", 50).await.expect("revoke"),
+        "another tenant cannot revoke"
+    );
+    assert!(!stores.artifacts.revoke_share("a", "missing", 50).await.expect("revoke"));
+    assert!(
+        stores
+            .artifacts
+            .get_by_share_token(&token)
+            .await
+            .expect("token")
+            .is_some()
+    );
+
+    assert!(stores.artifacts.revoke_share("a", "art-r", 100).await.expect("revoke"));
+    assert_eq!(stores.artifacts.get_by_share_token(&token).await.expect("token"), None);
+    let ended = EndedShare {
+        tenant_id: "a".into(),
+        artifact_id: "art-r".into(),
+        reason: ShareEnd::Revoked,
+        at_unix_ns: 100,
+    };
+    assert_eq!(
+        stores.artifacts.ended_share(&token).await.expect("ended"),
+        Some(ended.clone())
+    );
+    assert!(stores.artifacts.revoke_share("a", "art-r", 200).await.expect("again"));
+    assert_eq!(
+        stores.artifacts.ended_share(&token).await.expect("ended"),
+        Some(ended),
+        "the first revocation's time stays"
+    );
+    assert_eq!(
+        stores.artifacts.get_artifact("a", "art-r").await.expect("get"),
+        Some(stored),
+        "the artifact stays readable by id"
+    );
+    assert_eq!(stores.artifacts.ended_share("never-issued").await.expect("ended"), None);
+}
+
+pub async fn artifacts_expire_with_their_tokens(harness: &dyn StoreHarness) {
+    let stores = harness.open().await;
+    let expiring = |id: &str, created: u64, expires: Option<u64>| StoredArtifact {
+        expires_at_unix_ns: expires,
+        ..artifact("a", id, "api", created)
+    };
+    let early = expiring("e1", 10, Some(1_000));
+    let late = expiring("e2", 20, Some(2_000));
+    let forever = expiring("e3", 30, None);
+    let revoked = expiring("e4", 40, Some(1_000));
+    for stored in [&early, &late, &forever, &revoked] {
+        stores.artifacts.put_artifact(stored).await.expect("put");
+    }
+    assert_eq!(
+        stores
+            .artifacts
+            .get_artifact("a", "e1")
+            .await
+            .expect("get")
+            .and_then(|a| a.expires_at_unix_ns),
+        Some(1_000),
+        "the expiry is stored"
+    );
+    assert!(stores.artifacts.revoke_share("a", "e4", 500).await.expect("revoke"));
+    assert_eq!(stores.artifacts.expire_artifacts(999).await.expect("expire"), 0);
+    assert_eq!(
+        stores.artifacts.expire_artifacts(1_000).await.expect("expire"),
+        2,
+        "at the time"
+    );
+
+    assert_eq!(stores.artifacts.get_artifact("a", "e1").await.expect("get"), None);
+    assert_eq!(
+        stores
+            .artifacts
+            .get_by_share_token(&early.share_token)
+            .await
+            .expect("token"),
+        None
+    );
+    let ended = stores.artifacts.ended_share(&early.share_token).await.expect("ended");
+    assert_eq!(
+        ended.map(|e| (e.reason, e.at_unix_ns)),
+        Some((ShareEnd::Expired, 1_000))
+    );
+    let ended = stores.artifacts.ended_share(&revoked.share_token).await.expect("ended");
+    assert_eq!(
+        ended.map(|e| (e.reason, e.at_unix_ns)),
+        Some((ShareEnd::Revoked, 500)),
+        "a revoked link stays revoked"
+    );
+    let listed: Vec<String> = stores
+        .artifacts
+        .list_artifacts("a", None, 0, 10)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|row| row.artifact_id)
+        .collect();
+    assert_eq!(listed, ["e3", "e2"], "expired artifacts leave the listing");
+    assert_eq!(
+        stores
+            .artifacts
+            .get_by_share_token(&late.share_token)
+            .await
+            .expect("token"),
+        Some(late)
+    );
+    assert_eq!(stores.artifacts.expire_artifacts(u64::MAX).await.expect("expire"), 1);
+    assert_eq!(
+        stores.artifacts.expire_artifacts(u64::MAX).await.expect("expire"),
+        0,
+        "already gone"
+    );
+    assert!(
+        stores.artifacts.get_artifact("a", "e3").await.expect("get").is_some(),
+        "no expiry, kept"
+    );
 }

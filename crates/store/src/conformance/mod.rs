@@ -67,6 +67,7 @@ pub fn artifact(tenant: &str, id: &str, service: &str, created: u64) -> StoredAr
         digest: format!("sha256:{id}"),
         share_token: format!("token-{tenant}-{id}"),
         canonical_json: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+        expires_at_unix_ns: None,
     }
 }
 
@@ -95,6 +96,8 @@ macro_rules! store_conformance_suite {
             artifacts_put_get_conflict_and_share,
             artifacts_list_newest_first_with_filter,
             alert_state_upserts,
+            share_revocation_ends_the_token_not_the_artifact,
+            artifacts_expire_with_their_tokens,
             tenants_are_isolated,
             usage_adds_are_atomic,
             edges_merge_by_caller_and_peer,

@@ -1,14 +1,15 @@
 //! Artifacts, share tokens, the newest-first listing and alert states on
-//! the embedded store.
+//! the embedded store; revocation and the expiry of artifacts are in
+//! `share_ends.rs`.
 
 use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{
-    ALERT_STATES, ARTIFACT_LISTING, ARTIFACTS, EmbeddedStore, SHARE_TOKENS, codec, engine_error, keys, open, put,
-    read_err,
+    ALERT_STATES, ARTIFACT_EXPIRY, ARTIFACT_LISTING, ARTIFACTS, EmbeddedStore, SHARE_TOKENS, codec, engine_error, keys,
+    open, put, read_err, share_ends,
 };
-use crate::api::{AlertState, ArtifactStore, ArtifactSummary, StoreError, StoredArtifact};
+use crate::api::{AlertState, ArtifactStore, ArtifactSummary, EndedShare, StoreError, StoredArtifact};
 
 fn summary(artifact: &StoredArtifact) -> ArtifactSummary {
     ArtifactSummary {
@@ -20,7 +21,11 @@ fn summary(artifact: &StoredArtifact) -> ArtifactSummary {
     }
 }
 
-fn get_value(db: &redb::Database, table: super::TableDef, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+pub(super) fn get_value(
+    db: &redb::Database,
+    table: super::TableDef,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StoreError> {
     let txn = db.begin_read().map_err(read_err)?;
     let table = txn.open_table(table).map_err(read_err)?;
     Ok(table.get(key).map_err(read_err)?.map(|value| value.value().to_vec()))
@@ -55,6 +60,13 @@ impl ArtifactStore for EmbeddedStore {
                 }
                 put(&mut rows, &row_key, &codec::encode_artifact(&artifact)?)?;
                 put(&mut tokens, artifact.share_token.as_bytes(), &row_key)?;
+                if let Some(expires_at) = artifact.expires_at_unix_ns {
+                    put(
+                        &mut open(&txn, ARTIFACT_EXPIRY)?,
+                        &keys::expiry(expires_at, &row_key),
+                        &[],
+                    )?;
+                }
                 let listing_key =
                     keys::artifact_listing(&artifact.tenant_id, artifact.created_at_unix_ns, &artifact.artifact_id);
                 put(
@@ -91,6 +103,21 @@ impl ArtifactStore for EmbeddedStore {
             artifact.map(|value| codec::decode_artifact(value.value())).transpose()
         })
         .await
+    }
+
+    async fn revoke_share(&self, tenant_id: &str, artifact_id: &str, at_unix_ns: u64) -> Result<bool, StoreError> {
+        let row_key = keys::tenant_id_key(tenant_id, artifact_id);
+        self.blocking(move |db| share_ends::revoke(db, &row_key, at_unix_ns))
+            .await
+    }
+
+    async fn ended_share(&self, token: &str) -> Result<Option<EndedShare>, StoreError> {
+        let token = token.as_bytes().to_vec();
+        self.blocking(move |db| share_ends::ended(db, &token)).await
+    }
+
+    async fn expire_artifacts(&self, now_unix_ns: u64) -> Result<u64, StoreError> {
+        self.blocking(move |db| share_ends::expire(db, now_unix_ns)).await
     }
 
     async fn list_artifacts(

@@ -44,6 +44,9 @@ struct ArtifactHeader {
     created_at_unix_ns: u64,
     digest: String,
     share_token: String,
+    /// Absent in artifacts stored before expiry existed: never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at_unix_ns: Option<u64>,
 }
 
 pub fn encode_artifact(artifact: &StoredArtifact) -> Result<Vec<u8>, StoreError> {
@@ -55,6 +58,7 @@ pub fn encode_artifact(artifact: &StoredArtifact) -> Result<Vec<u8>, StoreError>
         created_at_unix_ns: artifact.created_at_unix_ns,
         digest: artifact.digest.clone(),
         share_token: artifact.share_token.clone(),
+        expires_at_unix_ns: artifact.expires_at_unix_ns,
     };
     let header = serde_json::to_vec(&header).map_err(|err| StoreError::Fatal(format!("encoding artifact: {err}")))?;
     let mut out = Vec::with_capacity(4 + header.len() + artifact.canonical_json.len());
@@ -82,6 +86,7 @@ pub fn decode_artifact(value: &[u8]) -> Result<StoredArtifact, StoreError> {
         digest: header.digest,
         share_token: header.share_token,
         canonical_json: canonical_json.to_vec(),
+        expires_at_unix_ns: header.expires_at_unix_ns,
     })
 }
 

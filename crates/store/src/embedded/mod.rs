@@ -5,6 +5,7 @@
 mod artifacts;
 mod codec;
 mod keys;
+mod share_ends;
 mod topology;
 mod window;
 mod window_write;
@@ -52,13 +53,17 @@ const NOTICE_EXPIRY: TableDef = TableDefinition::new("notice_expiry");
 const ARTIFACTS: TableDef = TableDefinition::new("artifacts");
 /// share token → `(tenant, artifact_id)` key.
 const SHARE_TOKENS: TableDef = TableDefinition::new("share_tokens");
+/// `(expires_at, (tenant, artifact_id))` → nothing.
+const ARTIFACT_EXPIRY: TableDef = TableDefinition::new("artifact_expiry");
+/// share token → [`crate::api::EndedShare`] JSON, for revoked and expired links.
+const SHARE_ENDS: TableDef = TableDefinition::new("share_ends");
 /// `(tenant, inverted created_at, artifact_id)` → summary JSON.
 const ARTIFACT_LISTING: TableDef = TableDefinition::new("artifact_listing");
 const ALERT_STATES: TableDef = TableDefinition::new("alert_states");
 const USAGE: TableDef = TableDefinition::new("usage");
 const EDGES: TableDef = TableDefinition::new("edges");
 
-const ALL_TABLES: [TableDef; 16] = [
+const ALL_TABLES: [TableDef; 18] = [
     EVENTS,
     EVENTS_BY_TIME,
     EVENTS_BY_SERVICE,
@@ -71,6 +76,8 @@ const ALL_TABLES: [TableDef; 16] = [
     NOTICE_EXPIRY,
     ARTIFACTS,
     SHARE_TOKENS,
+    ARTIFACT_EXPIRY,
+    SHARE_ENDS,
     ARTIFACT_LISTING,
     ALERT_STATES,
     USAGE,

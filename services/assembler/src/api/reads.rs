@@ -124,7 +124,7 @@ pub async fn get_trace(
 }
 
 /// The tenant's window as the coverage functions see it: the last pre-arm.
-async fn recent_window(
+pub(super) async fn recent_window(
     state: &ReadApiState,
     tenant_id: &str,
     pre_arm_seconds: Option<u64>,

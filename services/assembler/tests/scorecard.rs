@@ -1,0 +1,230 @@
+//! The coverage scorecard over HTTP with two tenants on the real embedded
+//! store: each key sees only its own services, ghosts and alerts; the
+//! sign-in page sets a cookie that works like the key; the range selects
+//! which alerts count; a bad range is a 400 naming the field.
+
+use std::sync::Arc;
+
+use causeway_assembler::{AssemblerConfig, ReadApiState, http_router};
+use causeway_model::{CausalEvent, CeId, Kind, TraceId};
+use causeway_runtime::clock::now_unix_ns;
+use causeway_runtime::tenants::{Plan, TenantConfig, TenantRegistry, hash_api_key};
+use causeway_store::{StoredArtifact, open_stores};
+
+const KEY_A: &str = "scorecard-key-a-0123456789";
+const KEY_B: &str = "scorecard-key-b-0123456789";
+const SECOND: u64 = 1_000_000_000;
+
+fn tenant(id: &str, key: &str) -> TenantConfig {
+    TenantConfig {
+        id: id.to_owned(),
+        plan: Plan::Team,
+        api_key_sha256: vec![hash_api_key(key)],
+        monthly_ce_quota: None,
+        retention_days: None,
+        pre_arm_seconds: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one argument per event field keeps the table readable
+fn event(
+    tenant: &str,
+    ce: u8,
+    parent: Option<u8>,
+    service: &str,
+    kind: Kind,
+    peer: Option<&str>,
+    status: u16,
+    start: u64,
+) -> CausalEvent {
+    CausalEvent {
+        tenant_id: tenant.to_owned(),
+        trace_id: TraceId([tenant.as_bytes()[0]; 16]),
+        ce_id: CeId([ce; 16]),
+        parent_ce_id: parent.map(|p| CeId([p; 16])),
+        service: service.to_owned(),
+        kind,
+        status,
+        start_unix_ns: start,
+        duration_ns: 2_000_000,
+        operation: None,
+        peer: peer.map(str::to_owned),
+        environment: None,
+    }
+}
+
+fn artifact(tenant: &str, id: &str, label: &str, created: u64) -> StoredArtifact {
+    let json = format!("{{\"completeness\":{{\"label\":\"{label}\"}}}}");
+    StoredArtifact {
+        artifact_id: id.to_owned(),
+        tenant_id: tenant.to_owned(),
+        alert_id: format!("alert-{id}"),
+        service: "web".to_owned(),
+        created_at_unix_ns: created,
+        digest: format!("sha256:{id}"),
+        share_token: format!("token_{tenant}_{id}_0123456789"),
+        canonical_json: json.into_bytes(),
+        expires_at_unix_ns: None,
+    }
+}
+
+struct Answer {
+    status: u16,
+    set_cookie: Option<String>,
+    body: String,
+}
+
+async fn get(base: &str, path: &str, key: Option<&str>, cookie: Option<&str>) -> Answer {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut request = client.get(format!("{base}{path}"));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    read(request.send().await.expect("request")).await
+}
+
+async fn read(response: reqwest::Response) -> Answer {
+    Answer {
+        status: response.status().as_u16(),
+        set_cookie: response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: response.text().await.expect("body"),
+    }
+}
+
+async fn sign_in(base: &str, key: &str) -> Answer {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let body = format!("key={key}");
+    let response = client
+        .post(format!("{base}/coverage/sign-in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("sign in");
+    read(response).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenant_sees_only_its_own_coverage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
+        .await
+        .expect("store");
+    let now = now_unix_ns();
+    let t = now - 30 * SECOND;
+    // Tenant a: web -> payments (answered, OTLP linkage), web -> fraud-api (a ghost).
+    let a_events = vec![
+        event("a", 1, None, "web", Kind::HttpIn, None, 500, t),
+        event("a", 2, Some(1), "web", Kind::HttpOut, Some("payments"), 503, t + 1_000),
+        event("a", 3, Some(2), "payments", Kind::HttpIn, None, 503, t + 2_000),
+        event("a", 4, Some(1), "web", Kind::HttpOut, Some("fraud-api"), 200, t + 3_000),
+    ];
+    // Tenant b: billing alone.
+    let b_events = vec![event("b", 5, None, "billing", Kind::HttpIn, None, 200, t)];
+    for events in [&a_events, &b_events] {
+        stores.window.put_events(events, now + 600 * SECOND).await.expect("put");
+    }
+    for stored in [
+        artifact("a", "recent-full", "full", now - 60 * SECOND),
+        artifact("a", "recent-low", "low", now - 120 * SECOND),
+        artifact("a", "older-partial", "partial", now - 2 * 3_600 * SECOND),
+        artifact("b", "b-full", "full", now - 60 * SECOND),
+    ] {
+        stores.artifacts.put_artifact(&stored).await.expect("put artifact");
+    }
+    let tenants = TenantRegistry::new(&[tenant("a", KEY_A), tenant("b", KEY_B)], None).expect("tenants");
+    let state = ReadApiState {
+        config: Arc::new(AssemblerConfig::default()),
+        tenants: Arc::new(tenants),
+        window: stores.window.clone(),
+        artifacts: stores.artifacts.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, http_router(state)).await });
+
+    let a = get(&base, "/coverage?range=1h", Some(KEY_A), None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("<h1>Coverage of a</h1>"));
+    assert!(
+        a.body.contains("<p class=\"big\" id=\"instrumented\">2</p>"),
+        "web and payments"
+    );
+    assert!(
+        a.body.contains("<p class=\"big\" id=\"ghost-count\">1</p>"),
+        "fraud-api"
+    );
+    assert!(a.body.contains("<span class=\"svc\">fraud-api</span>"));
+    assert!(
+        a.body
+            .contains("Install the SDK (or an OpenTelemetry exporter) on <strong>fraud-api</strong>")
+    );
+    assert!(a.body.contains("<svg class=\"topology\""), "the topology picture");
+    assert!(a.body.contains("<g class=\"node ghost\">"));
+    assert!(
+        a.body.contains("<p class=\"big\" id=\"alert-count\">2</p>"),
+        "two alerts in the last hour"
+    );
+    assert!(a.body.contains("50.00%"), "one full, one low");
+    assert!(
+        !a.body.contains("billing") && !a.body.contains("b-full"),
+        "nothing of tenant b"
+    );
+
+    let a_week = get(&base, "/coverage?range=7d", Some(KEY_A), None).await;
+    assert!(
+        a_week.body.contains("<p class=\"big\" id=\"alert-count\">3</p>"),
+        "the older alert counts over 7 d"
+    );
+    assert!(a_week.body.contains("aria-current=\"page\">7 d</a>"));
+
+    let b = get(&base, "/coverage", Some(KEY_B), None).await;
+    assert_eq!(b.status, 200);
+    assert!(b.body.contains("<h1>Coverage of b</h1>") && b.body.contains("billing"));
+    for foreign in ["fraud-api", "payments", "recent-low"] {
+        assert!(!b.body.contains(foreign), "tenant b sees {foreign}");
+    }
+
+    // No key: the sign-in page; a wrong key there is refused; the right one sets the cookie.
+    let anonymous = get(&base, "/coverage", None, None).await;
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.body.contains("<h1>Sign in</h1>"));
+    assert_eq!(
+        get(&base, "/coverage", Some("not-a-key-0123456789"), None).await.status,
+        401
+    );
+    let refused = sign_in(&base, "not-a-key-0123456789").await;
+    assert_eq!(refused.status, 401);
+    assert!(refused.body.contains("key: not the API key of any workspace"));
+    assert!(refused.set_cookie.is_none());
+    let signed = sign_in(&base, KEY_B).await;
+    assert_eq!(signed.status, 303);
+    let cookie = signed.set_cookie.expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().expect("cookie pair").to_owned();
+    let by_cookie = get(&base, "/coverage", None, Some(&pair)).await;
+    assert_eq!(by_cookie.status, 200);
+    assert!(by_cookie.body.contains("<h1>Coverage of b</h1>") && by_cookie.body.contains("Sign out"));
+
+    let bad = get(&base, "/coverage?range=2w", Some(KEY_A), None).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("range"), "{}", bad.body);
+
+    server.abort();
+}
