@@ -19,6 +19,9 @@ pub struct GatewayConfig {
     pub retry_after_seconds: u64,
     /// Whether monthly CE quotas are enforced (usage is metered either way).
     pub enforce_quota: bool,
+    /// A repeat of an alert with the same `(tenant, dedup_key)` (or provider
+    /// incident id) within this many seconds is the same alert.
+    pub alert_dedup_seconds: u64,
 }
 
 impl Default for GatewayConfig {
@@ -28,6 +31,7 @@ impl Default for GatewayConfig {
             publish_timeout_ms: 10_000,
             retry_after_seconds: 1,
             enforce_quota: true,
+            alert_dedup_seconds: 600,
         }
     }
 }
@@ -44,6 +48,9 @@ impl GatewayConfig {
         }
         if self.publish_timeout_ms == 0 {
             errors.push("gateway.publish_timeout_ms must be at least 1".to_owned());
+        }
+        if self.alert_dedup_seconds == 0 {
+            errors.push("gateway.alert_dedup_seconds must be at least 1".to_owned());
         }
         if self.retry_after_seconds == 0 {
             errors.push("gateway.retry_after_seconds must be at least 1".to_owned());

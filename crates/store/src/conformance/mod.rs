@@ -84,6 +84,8 @@ macro_rules! store_conformance_suite {
             artifacts_put_get_conflict_and_share,
             artifacts_list_newest_first_with_filter,
             alert_state_upserts,
+            alert_dedup_claims_once_until_expiry,
+            alert_dedup_concurrent_claims_have_one_winner,
             tenants_are_isolated,
             usage_adds_are_atomic,
             edges_merge_by_caller_and_peer,

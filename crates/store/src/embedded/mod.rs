@@ -34,10 +34,12 @@ const SHARE_TOKENS: TableDef = TableDefinition::new("share_tokens");
 /// `(tenant, inverted created_at, artifact_id)` → summary JSON.
 const ARTIFACT_LISTING: TableDef = TableDefinition::new("artifact_listing");
 const ALERT_STATES: TableDef = TableDefinition::new("alert_states");
+/// `(tenant, dedup_key)` → dedup claim JSON.
+const ALERT_DEDUP: TableDef = TableDefinition::new("alert_dedup");
 const USAGE: TableDef = TableDefinition::new("usage");
 const EDGES: TableDef = TableDefinition::new("edges");
 
-const ALL_TABLES: [TableDef; 13] = [
+const ALL_TABLES: [TableDef; 14] = [
     EVENTS,
     EVENTS_BY_TIME,
     EVENTS_BY_SERVICE,
@@ -49,6 +51,7 @@ const ALL_TABLES: [TableDef; 13] = [
     SHARE_TOKENS,
     ARTIFACT_LISTING,
     ALERT_STATES,
+    ALERT_DEDUP,
     USAGE,
     EDGES,
 ];

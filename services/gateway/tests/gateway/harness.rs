@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use causeway_bus::{Bus, BusError, Consumer, Delivery, Record, TopicSpec, Topics, open_bus};
-use causeway_gateway::{GatewayConfig, GatewayDeps, run};
+use causeway_gateway::{AlertSettings, GatewayConfig, GatewayDeps, run};
 use causeway_model::{CausalEvent, decode_ce_batch};
 use causeway_runtime::tenants::{Plan, TenantConfig, TenantRegistry, hash_api_key};
 use causeway_store::{Stores, open_stores};
@@ -75,6 +75,7 @@ fn tenant(id: &str, key: &str, quota: Option<u64>) -> TenantConfig {
         monthly_ce_quota: quota,
         retention_days: None,
         pre_arm_seconds: None,
+        integrations: Default::default(),
     }
 }
 
@@ -121,6 +122,7 @@ impl Gateway {
             tenants: Arc::new(registry),
             topology: stores.topology.clone(),
             artifacts: stores.artifacts.clone(),
+            alerts: AlertSettings::default(),
         };
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
