@@ -8,5 +8,6 @@ mod gateway {
     mod grpc_ingest;
     pub mod harness;
     mod http_ingest;
+    mod integrations;
     mod rejections;
 }
