@@ -9,9 +9,11 @@ mod consume;
 mod ids;
 mod materialize;
 mod metrics_names;
+mod notify;
 
 pub use api::{ReadApiState, http_router};
 pub use config::AssemblerConfig;
 pub use consume::{AssemblerDeps, run};
 pub use materialize::{Materialized, materialize};
 pub use metrics_names::describe_metrics;
+pub use notify::{Notifier, notice_body};

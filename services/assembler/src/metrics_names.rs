@@ -9,6 +9,7 @@ pub const ASSEMBLY_DURATION: &str = "causeway_assembler_assembly_duration_second
 pub const ALERT_TO_ARTIFACT: &str = "causeway_assembler_alert_to_artifact_seconds";
 pub const CONSUMER_LAG: &str = "causeway_assembler_consumer_lag_records";
 pub const SHARE_VIEWS: &str = "causeway_assembler_share_views_total";
+pub const NOTICES_POSTED: &str = "causeway_assembler_notices_total";
 
 pub fn describe_metrics() {
     describe_counter!(ALERTS_CONSUMED, Unit::Count, "alert records consumed");
@@ -38,6 +39,11 @@ pub fn describe_metrics() {
         "alert records not yet acknowledged by this assembler"
     );
     describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
+    describe_counter!(
+        NOTICES_POSTED,
+        Unit::Count,
+        "slack artifact notices, by outcome (posted, failed)"
+    );
     // Exported at zero from startup (the exporter renders only touched metrics).
     metrics::counter!(ALERTS_CONSUMED).increment(0);
 }

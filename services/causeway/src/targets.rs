@@ -184,6 +184,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             window: stores.window.clone(),
             artifacts: stores.artifacts.clone(),
             tenants: tenants.clone(),
+            notifier: causeway_assembler::Notifier::new(tenants.clone()),
         };
         let (config, token) = (config.assembler.clone(), workers.clone());
         worker_tasks.spawn(async move { ("assembler", causeway_assembler::run(config, deps, token).await) });
