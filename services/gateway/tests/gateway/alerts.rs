@@ -231,3 +231,31 @@ async fn concurrent_repeats_resolve_to_one_alert() {
     assert_eq!(gateway.records(&gateway.topics.alerts).await.len(), 1);
     std::sync::Arc::into_inner(gateway).unwrap().stop().await;
 }
+
+#[tokio::test]
+async fn the_alert_schema_example_is_accepted_and_its_required_fields_are_required() {
+    let path = format!("{}/../../proto/alert.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let gateway = Gateway::start().await;
+    let mut example = schema["examples"][0].clone();
+    example["fired_at"] = json!(rfc3339(recent_ns()));
+    let response = gateway
+        .post("/api/v1/alerts", Some(ACME_KEY))
+        .json(&example)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    for required in schema["required"].as_array().unwrap() {
+        let mut missing = example.clone();
+        missing.as_object_mut().unwrap().remove(required.as_str().unwrap());
+        let response = gateway
+            .post("/api/v1/alerts", Some(ACME_KEY))
+            .json(&missing)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "without {required}");
+    }
+    gateway.stop().await;
+}
