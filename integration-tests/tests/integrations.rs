@@ -255,5 +255,37 @@ async fn every_provider_payload_becomes_an_artifact_and_slack_hears_once() {
         assert!(text.contains("First confirmed break: pricing HTTP_IN 500, "), "{text}");
         assert!(text.contains("s before the alert"), "{text}");
     }
+
+    // A pasted link unfurls: Open Graph title and the first break.
+    let path = share_urls[0]
+        .strip_prefix("https://causeway.example.com")
+        .expect("public url");
+    let page = reqwest::Client::new()
+        .get(format!("{}{path}", standalone.http_url()))
+        .header(
+            "user-agent",
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        )
+        .send()
+        .await
+        .expect("get");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/html"),
+        "{:?}",
+        page.headers()
+    );
+    let page = page.text().await.expect("text");
+    assert!(
+        page.contains("<meta property=\"og:title\" content=\"A little bump in the road (checkout)\">"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<meta property=\"og:description\" content=\"First confirmed break: pricing HTTP_IN 500, "),
+        "{page}"
+    );
+    assert!(page.contains("pricing HTTP_IN 500"), "{page}");
     standalone.stop().await.expect("stop");
 }
