@@ -59,6 +59,18 @@ pub async fn post_json(client: &reqwest::Client, url: &str, body: &serde_json::V
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn https_is_supported() {
+        // Nothing listens on port 1: the attempt fails connecting, not on
+        // the scheme (a client without TLS refuses https URLs outright).
+        let err = client()
+            .post("https://127.0.0.1:1/hook")
+            .send()
+            .await
+            .expect_err("nothing listens");
+        assert!(err.is_connect(), "{err:?}");
+    }
+
     #[test]
     fn redaction_keeps_only_scheme_and_host() {
         assert_eq!(

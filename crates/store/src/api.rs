@@ -1,7 +1,7 @@
 //! The store traits and their data types.
 
 use async_trait::async_trait;
-use causeway_model::{CausalEvent, TraceId};
+use causeway_model::{CausalEvent, CeId, TraceId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,16 +29,56 @@ pub struct ServiceNotice {
     pub metadata_json: String,
 }
 
+/// A non-success event as the failure index holds it: enough to find its
+/// trace without reading the window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRef {
+    pub trace_id: TraceId,
+    pub ce_id: CeId,
+    pub service: String,
+    pub start_unix_ns: u64,
+    /// Completion time (start + duration): the order of first breaks.
+    pub end_unix_ns: u64,
+}
+
+/// One service's activity over whole seconds of the window, counted from
+/// every event stored, not from a sample.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceActivity {
+    pub service: String,
+    pub events: u64,
+    pub non_success: u64,
+    /// Completion time of the earliest non-success event counted.
+    pub first_failure_end_unix_ns: Option<u64>,
+}
+
+/// How far a windower has written one partition of the CE topic: every
+/// record below `next_offset` is in the window (or dead-lettered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PartitionProgress {
+    pub partition: u32,
+    pub next_offset: u64,
+}
+
 /// The pre-alert window: events kept until they expire.
+///
+/// Events are identified by `(tenant_id, trace_id, ce_id)`: OTLP span ids
+/// are only unique within their trace, so two traces may reuse one.
 #[async_trait]
 pub trait WindowStore: Send + Sync + 'static {
     /// Writes events (all of one tenant or several) that expire at
-    /// `expires_at_unix_ns`. Idempotent by `(tenant_id, ce_id)`: writing an
-    /// event again keeps one copy. Returns once durable.
+    /// `expires_at_unix_ns`. Idempotent by `(tenant_id, trace_id, ce_id)`:
+    /// writing an event again keeps one copy. Returns once durable.
     async fn put_events(&self, events: &[CausalEvent], expires_at_unix_ns: u64) -> Result<(), StoreError>;
 
-    /// Every stored event of one trace, ordered by `ce_id`.
-    async fn trace_events(&self, tenant_id: &str, trace_id: TraceId) -> Result<Vec<CausalEvent>, StoreError>;
+    /// Stored events of one trace, ordered by `ce_id`, at most `limit`
+    /// (callers ask for one more than they keep to learn of a cut).
+    async fn trace_events(
+        &self,
+        tenant_id: &str,
+        trace_id: TraceId,
+        limit: usize,
+    ) -> Result<Vec<CausalEvent>, StoreError>;
 
     /// Ids of traces with at least one event of `service` starting in
     /// `[from_unix_ns, to_unix_ns]`, ascending, at most `limit`.
@@ -51,8 +91,29 @@ pub trait WindowStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<TraceId>, StoreError>;
 
-    /// Events of a tenant starting in `[from_unix_ns, to_unix_ns]`, ordered
-    /// by start time then `ce_id`, at most `limit`.
+    /// Non-success events of a tenant (any service) completing in
+    /// `[from_end_unix_ns, to_end_unix_ns]`, ordered by
+    /// `(end_unix_ns, trace_id, ce_id)`, at most `limit`.
+    async fn failures(
+        &self,
+        tenant_id: &str,
+        from_end_unix_ns: u64,
+        to_end_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<FailureRef>, StoreError>;
+
+    /// Per service (ordered by name), the events of a tenant that started in
+    /// the whole seconds `[from_second, to_second]` (unix seconds, inclusive).
+    async fn service_activity(
+        &self,
+        tenant_id: &str,
+        from_second: u64,
+        to_second: u64,
+    ) -> Result<Vec<ServiceActivity>, StoreError>;
+
+    /// The `limit` events of a tenant starting in `[from_unix_ns,
+    /// to_unix_ns]` that started latest (nearest the alert), returned
+    /// ordered by start time then `ce_id`.
     async fn window_events(
         &self,
         tenant_id: &str,
@@ -71,6 +132,14 @@ pub trait WindowStore: Send + Sync + 'static {
         from_unix_ns: u64,
         to_unix_ns: u64,
     ) -> Result<Vec<ServiceNotice>, StoreError>;
+
+    /// Records how far the window has been written for partitions of
+    /// `topic`; per partition the highest `next_offset` ever recorded wins,
+    /// so a late or replayed write never moves it back.
+    async fn put_progress(&self, topic: &str, progress: &[PartitionProgress]) -> Result<(), StoreError>;
+
+    /// Every partition of `topic` with recorded progress, by partition.
+    async fn progress(&self, topic: &str) -> Result<Vec<PartitionProgress>, StoreError>;
 
     /// Drops what expired at or before `now_unix_ns` without scanning what
     /// has not; returns how many events were removed.

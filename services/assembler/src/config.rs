@@ -13,7 +13,11 @@ pub struct AssemblerConfig {
     pub group: String,
     /// Most traces touching the alerting service considered as candidates.
     pub max_candidate_traces: usize,
-    /// Most window events read for the per-service summary.
+    /// Most events read of one trace (the chosen trace, or a trace read
+    /// through the API); a longer trace is cut and the cut reported.
+    pub max_trace_events: usize,
+    /// Most window events read for the ghost services' caller-side
+    /// figures (those nearest the alert; a cut is reported).
     pub max_window_events: usize,
     /// Base of share links, e.g. `https://causeway.example.com`. Empty: the
     /// links are relative (`/a/<token>`).
@@ -29,6 +33,7 @@ impl Default for AssemblerConfig {
             settle_ms: 5_000,
             group: "causeway-assembler".to_owned(),
             max_candidate_traces: 2_000,
+            max_trace_events: 100_000,
             max_window_events: 500_000,
             public_url: String::new(),
             drain_deadline_seconds: 15,
@@ -44,6 +49,9 @@ impl AssemblerConfig {
         }
         if self.max_candidate_traces == 0 {
             errors.push("assembler.max_candidate_traces: must be above 0".to_owned());
+        }
+        if self.max_trace_events == 0 {
+            errors.push("assembler.max_trace_events: must be above 0".to_owned());
         }
         if self.group.trim().is_empty() {
             errors.push("assembler.group: must not be empty".to_owned());

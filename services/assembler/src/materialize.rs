@@ -55,7 +55,11 @@ pub async fn materialize(
     trace_ids.extend(alert.trace_id);
     let mut candidates = Vec::new();
     for trace_id in trace_ids {
-        candidates.extend(window.trace_events(&alert.tenant_id, trace_id).await?);
+        candidates.extend(
+            window
+                .trace_events(&alert.tenant_id, trace_id, config.max_trace_events)
+                .await?,
+        );
     }
     let window_events = window
         .window_events(&alert.tenant_id, from, to, config.max_window_events)

@@ -89,7 +89,7 @@ async fn wait_for_trace(harness: &Harness, trace: u8, count: usize) -> Vec<Causa
         let events = harness
             .stores
             .window
-            .trace_events("dev", TraceId([trace; 16]))
+            .trace_events("dev", TraceId([trace; 16]), 10_000)
             .await
             .expect("read");
         if events.len() >= count || Instant::now() > deadline {

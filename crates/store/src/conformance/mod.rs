@@ -13,10 +13,12 @@ use crate::open::Stores;
 mod artifacts;
 mod shared;
 mod window;
+mod window_index;
 
 pub use artifacts::*;
 pub use shared::*;
 pub use window::*;
+pub use window_index::*;
 
 /// How the suite reaches one implementation.
 #[async_trait]
@@ -81,6 +83,10 @@ macro_rules! store_conformance_suite {
             window_events_ordered_by_start_then_id,
             expire_removes_exactly_the_expired,
             notices_in_range_and_expiring,
+            trace_events_limit_and_span_id_reuse,
+            failures_by_completion_time,
+            service_activity_counts_every_event_once,
+            progress_only_moves_forward,
             artifacts_put_get_conflict_and_share,
             artifacts_list_newest_first_with_filter,
             alert_state_upserts,

@@ -18,8 +18,19 @@ pub async fn tenants_are_isolated(harness: &dyn StoreHarness) {
         .put_events(&[event("ab", 1, 2, "api", 10)], u64::MAX)
         .await
         .expect("put");
-    assert_eq!(stores.window.trace_events("b", trace(1)).await.expect("trace"), vec![]);
-    assert_eq!(stores.window.trace_events("a", trace(1)).await.expect("trace").len(), 1);
+    assert_eq!(
+        stores.window.trace_events("b", trace(1), 100).await.expect("trace"),
+        vec![]
+    );
+    assert_eq!(
+        stores
+            .window
+            .trace_events("a", trace(1), 100)
+            .await
+            .expect("trace")
+            .len(),
+        1
+    );
     assert_eq!(
         stores
             .window
@@ -174,7 +185,7 @@ pub async fn data_survives_reopen(harness: &dyn StoreHarness) {
     }
     let stores = harness.open().await;
     assert_eq!(
-        stores.window.trace_events("a", trace(1)).await.expect("trace"),
+        stores.window.trace_events("a", trace(1), 100).await.expect("trace"),
         vec![event("a", 1, 1, "api", 10)]
     );
     assert_eq!(

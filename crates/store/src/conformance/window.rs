@@ -16,7 +16,7 @@ pub async fn put_events_is_idempotent(harness: &dyn StoreHarness) {
         .await
         .expect("put with a later expiry");
     assert_eq!(
-        stores.window.trace_events("a", trace(1)).await.expect("trace"),
+        stores.window.trace_events("a", trace(1), 100).await.expect("trace"),
         events,
         "one copy each"
     );
@@ -43,7 +43,7 @@ pub async fn put_events_is_idempotent(harness: &dyn StoreHarness) {
         "the re-written event keeps its later expiry"
     );
     assert_eq!(
-        stores.window.trace_events("a", trace(1)).await.expect("trace"),
+        stores.window.trace_events("a", trace(1), 100).await.expect("trace"),
         events[..1].to_vec()
     );
     assert_eq!(stores.window.expire(2_000).await.expect("expire"), 1);
@@ -65,12 +65,12 @@ pub async fn trace_events_are_ordered_by_ce_id(harness: &dyn StoreHarness) {
         event("a", 8, 20, "api", 1),
     ];
     stores.window.put_events(&batch, u64::MAX).await.expect("put");
-    let got = stores.window.trace_events("a", trace(7)).await.expect("trace");
+    let got = stores.window.trace_events("a", trace(7), 100).await.expect("trace");
     assert_eq!(got, vec![batch[1].clone(), batch[0].clone()]);
     assert!(
         stores
             .window
-            .trace_events("a", trace(99))
+            .trace_events("a", trace(99), 100)
             .await
             .expect("trace")
             .is_empty()
@@ -136,8 +136,12 @@ pub async fn window_events_ordered_by_start_then_id(harness: &dyn StoreHarness) 
         ids,
         vec![events[1].ce_id, events[3].ce_id, events[2].ce_id, events[0].ce_id]
     );
+    // A cut keeps the events nearest the end of the range (the alert).
     let limited = stores.window.window_events("a", 0, u64::MAX, 2).await.expect("window");
-    assert_eq!(limited.iter().map(|e| e.ce_id).collect::<Vec<_>>(), ids[..2].to_vec());
+    assert_eq!(
+        limited.iter().map(|e| e.ce_id).collect::<Vec<_>>(),
+        vec![events[0].ce_id, events[4].ce_id]
+    );
 }
 
 pub async fn expire_removes_exactly_the_expired(harness: &dyn StoreHarness) {
@@ -173,7 +177,7 @@ pub async fn expire_removes_exactly_the_expired(harness: &dyn StoreHarness) {
     assert!(
         stores
             .window
-            .trace_events("a", trace(2))
+            .trace_events("a", trace(2), 100)
             .await
             .expect("trace")
             .is_empty(),

@@ -7,6 +7,7 @@ mod codec;
 mod keys;
 mod topology;
 mod window;
+mod window_write;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,13 +18,33 @@ use crate::api::StoreError;
 
 type TableDef = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
-/// `(tenant, ce_id)` → expiry + protobuf event.
-const EVENTS: TableDef = TableDefinition::new("events");
-const EVENTS_BY_TIME: TableDef = TableDefinition::new("events_by_time");
-const EVENTS_BY_SERVICE: TableDef = TableDefinition::new("events_by_service");
-const EVENTS_BY_TRACE: TableDef = TableDefinition::new("events_by_trace");
+// Window tables carry a version: the first layout keyed events by
+// `(tenant, ce_id)`; its tables are dropped at open (the window is a
+// few minutes of data and refills).
+/// `(tenant, trace_id, ce_id)` → expiry + protobuf event.
+const EVENTS: TableDef = TableDefinition::new("window_events_v2");
+/// `(tenant, start, trace_id, ce_id)` → nothing.
+const EVENTS_BY_TIME: TableDef = TableDefinition::new("window_by_time_v2");
+/// `(tenant, service, start, trace_id, ce_id)` → nothing.
+const EVENTS_BY_SERVICE: TableDef = TableDefinition::new("window_by_service_v2");
+/// `(tenant, end, trace_id, ce_id)` → service: non-success events only.
+const FAILURES: TableDef = TableDefinition::new("window_failures_v2");
+/// `(tenant, start second, service)` → expiry, events, non-success, first failure end.
+const ACTIVITY: TableDef = TableDefinition::new("window_activity_v2");
 /// `(expires_at, event key)` → nothing.
-const EVENT_EXPIRY: TableDef = TableDefinition::new("event_expiry");
+const EVENT_EXPIRY: TableDef = TableDefinition::new("window_expiry_v2");
+/// `(expires_at, activity key)` → nothing.
+const ACTIVITY_EXPIRY: TableDef = TableDefinition::new("window_activity_expiry_v2");
+/// `(topic, partition)` → next offset written.
+const PROGRESS: TableDef = TableDefinition::new("window_progress");
+/// The first layout's window tables, removed at open.
+const RETIRED_TABLES: [&str; 5] = [
+    "events",
+    "events_by_time",
+    "events_by_service",
+    "events_by_trace",
+    "event_expiry",
+];
 /// `(tenant, received_at, hash)` → notice JSON.
 const NOTICES: TableDef = TableDefinition::new("notices");
 const NOTICE_EXPIRY: TableDef = TableDefinition::new("notice_expiry");
@@ -39,12 +60,15 @@ const ALERT_DEDUP: TableDef = TableDefinition::new("alert_dedup");
 const USAGE: TableDef = TableDefinition::new("usage");
 const EDGES: TableDef = TableDefinition::new("edges");
 
-const ALL_TABLES: [TableDef; 14] = [
+const ALL_TABLES: [TableDef; 17] = [
     EVENTS,
     EVENTS_BY_TIME,
     EVENTS_BY_SERVICE,
-    EVENTS_BY_TRACE,
+    FAILURES,
+    ACTIVITY,
     EVENT_EXPIRY,
+    ACTIVITY_EXPIRY,
+    PROGRESS,
     NOTICES,
     NOTICE_EXPIRY,
     ARTIFACTS,
@@ -118,6 +142,11 @@ impl EmbeddedStore {
         let path = dir.join(DATABASE_FILE);
         let db = Database::create(&path).map_err(|err| engine_error("opening the store database", err))?;
         let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
+        for name in RETIRED_TABLES {
+            let retired: TableDef = TableDefinition::new(name);
+            txn.delete_table(retired)
+                .map_err(|err| engine_error("dropping a retired table", err))?;
+        }
         for table in ALL_TABLES {
             txn.open_table(table)
                 .map_err(|err| engine_error("creating store tables", err))?;

@@ -1,139 +1,19 @@
-//! The pre-alert window on the embedded store: events with three indexes
-//! and an expiry index, and SDK notices.
+//! The pre-alert window on the embedded store, read side: events by
+//! trace, by service and time, by failure; per-second activity; notices;
+//! progress. Writes are in `window_write`.
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use causeway_model::{CausalEvent, TraceId};
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable};
 
+use super::window_write::{ActivityRow, expire_txn, put_events_txn, put_progress_txn};
 use super::{
-    BytesTable, EVENT_EXPIRY, EVENTS, EVENTS_BY_SERVICE, EVENTS_BY_TIME, EVENTS_BY_TRACE, EmbeddedStore, NOTICE_EXPIRY,
-    NOTICES, codec, engine_error, keys, open, put, read_err, remove,
+    ACTIVITY, EVENTS, EVENTS_BY_SERVICE, EVENTS_BY_TIME, EmbeddedStore, FAILURES, NOTICE_EXPIRY, NOTICES, PROGRESS,
+    codec, engine_error, keys, open, put, read_err,
 };
-use crate::api::{ServiceNotice, StoreError, WindowStore};
-
-/// The event rows and their index tables, open in one write transaction.
-struct EventTables<'txn> {
-    rows: BytesTable<'txn>,
-    expiry: BytesTable<'txn>,
-    /// By time, by service, by trace: the order of [`index_keys`].
-    indexes: [BytesTable<'txn>; 3],
-}
-
-impl<'txn> EventTables<'txn> {
-    fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
-        Ok(Self {
-            rows: open(txn, EVENTS)?,
-            expiry: open(txn, EVENT_EXPIRY)?,
-            indexes: [
-                open(txn, EVENTS_BY_TIME)?,
-                open(txn, EVENTS_BY_SERVICE)?,
-                open(txn, EVENTS_BY_TRACE)?,
-            ],
-        })
-    }
-}
-
-/// The index keys of one event, in the order of `EventTables::indexes`.
-fn index_keys(event: &CausalEvent) -> [Vec<u8>; 3] {
-    [
-        keys::by_time(&event.tenant_id, event.start_unix_ns, event.ce_id),
-        keys::by_service(
-            &event.tenant_id,
-            &event.service,
-            event.start_unix_ns,
-            event.trace_id,
-            event.ce_id,
-        ),
-        keys::by_trace(&event.tenant_id, event.trace_id, event.ce_id),
-    ]
-}
-
-/// Writes events in one transaction. An event already stored keeps its
-/// first content (ids are unique; a re-delivery is the same event) and the
-/// later of its two expiries, with the expiry index moved to match.
-fn put_events_txn(txn: &WriteTransaction, events: &[CausalEvent], expires_at: u64) -> Result<(), StoreError> {
-    let EventTables {
-        mut rows,
-        mut expiry,
-        mut indexes,
-    } = EventTables::open(txn)?;
-    for event in events {
-        let row_key = keys::event(&event.tenant_id, event.ce_id);
-        let existing = rows
-            .get(row_key.as_slice())
-            .map_err(read_err)?
-            .map(|value| value.value().to_vec());
-        if let Some(existing) = existing {
-            let old_expiry = codec::event_expiry(&existing)?;
-            if old_expiry >= expires_at {
-                continue;
-            }
-            remove(&mut expiry, &keys::expiry(old_expiry, &row_key))?;
-            let mut updated = existing;
-            updated[..8].copy_from_slice(&expires_at.to_be_bytes());
-            put(&mut rows, &row_key, &updated)?;
-            put(&mut expiry, &keys::expiry(expires_at, &row_key), &[])?;
-            continue;
-        }
-        put(&mut rows, &row_key, &codec::encode_event(event, expires_at))?;
-        put(&mut expiry, &keys::expiry(expires_at, &row_key), &[])?;
-        for (table, key) in indexes.iter_mut().zip(index_keys(event)) {
-            put(table, &key, &[])?;
-        }
-    }
-    Ok(())
-}
-
-/// Removes expired events and notices; returns how many events went.
-fn expire_txn(txn: &WriteTransaction, now: u64) -> Result<u64, StoreError> {
-    let bound = keys::expiry(now.saturating_add(1), &[]);
-    let mut removed = 0;
-    {
-        let EventTables {
-            mut rows,
-            mut expiry,
-            mut indexes,
-        } = EventTables::open(txn)?;
-        let due: Vec<Vec<u8>> = expiry
-            .range(..bound.as_slice())
-            .map_err(read_err)?
-            .map(|entry| entry.map(|(key, _)| key.value().to_vec()).map_err(read_err))
-            .collect::<Result<_, _>>()?;
-        for expiry_key in due {
-            remove(&mut expiry, &expiry_key)?;
-            let Some((expires_at, row_key)) = keys::split_expiry(&expiry_key) else {
-                continue;
-            };
-            let Some(value) = rows.get(row_key).map_err(read_err)?.map(|value| value.value().to_vec()) else {
-                continue;
-            };
-            // An entry left behind by an extended expiry is not the row's own.
-            if codec::event_expiry(&value)? != expires_at {
-                continue;
-            }
-            let event = codec::decode_event(&value)?;
-            remove(&mut rows, row_key)?;
-            for (table, key) in indexes.iter_mut().zip(index_keys(&event)) {
-                remove(table, &key)?;
-            }
-            removed += 1;
-        }
-    }
-    let mut notice_expiry = open(txn, NOTICE_EXPIRY)?;
-    let mut notices = open(txn, NOTICES)?;
-    let due: Vec<Vec<u8>> = notice_expiry
-        .range(..bound.as_slice())
-        .map_err(read_err)?
-        .map(|entry| entry.map(|(key, _)| key.value().to_vec()).map_err(read_err))
-        .collect::<Result<_, _>>()?;
-    for expiry_key in due {
-        remove(&mut notice_expiry, &expiry_key)?;
-        if let Some((_, row_key)) = keys::split_expiry(&expiry_key) {
-            remove(&mut notices, row_key)?;
-        }
-    }
-    Ok(removed)
-}
+use crate::api::{FailureRef, PartitionProgress, ServiceActivity, ServiceNotice, StoreError, WindowStore};
 
 /// Keys of `table` in `[from, to)`, in order, at most `limit`.
 fn scan_keys(
@@ -166,13 +46,6 @@ fn load_events(db: &redb::Database, row_keys: &[Vec<u8>]) -> Result<Vec<CausalEv
     Ok(out)
 }
 
-/// The `(tenant, ce_id)` row key of an index key ending in the 16-byte ce_id.
-fn row_key_from_index(tenant_id: &str, index_key: &[u8]) -> Vec<u8> {
-    let mut key = keys::tenant(tenant_id);
-    key.extend_from_slice(&index_key[index_key.len().saturating_sub(16)..]);
-    key
-}
-
 #[async_trait]
 impl WindowStore for EmbeddedStore {
     async fn put_events(&self, events: &[CausalEvent], expires_at_unix_ns: u64) -> Result<(), StoreError> {
@@ -188,14 +61,24 @@ impl WindowStore for EmbeddedStore {
         .await
     }
 
-    async fn trace_events(&self, tenant_id: &str, trace_id: TraceId) -> Result<Vec<CausalEvent>, StoreError> {
-        let tenant_id = tenant_id.to_owned();
+    async fn trace_events(
+        &self,
+        tenant_id: &str,
+        trace_id: TraceId,
+        limit: usize,
+    ) -> Result<Vec<CausalEvent>, StoreError> {
+        let prefix = keys::trace_prefix(tenant_id, trace_id);
         self.blocking(move |db| {
-            let mut prefix = keys::tenant(&tenant_id);
-            prefix.extend_from_slice(trace_id.as_bytes());
-            let index = scan_keys(db, EVENTS_BY_TRACE, &prefix, &keys::prefix_end(&prefix), usize::MAX)?;
-            let rows: Vec<Vec<u8>> = index.iter().map(|key| row_key_from_index(&tenant_id, key)).collect();
-            load_events(db, &rows)
+            let txn = db.begin_read().map_err(read_err)?;
+            let rows = txn.open_table(EVENTS).map_err(read_err)?;
+            rows.range(prefix.as_slice()..keys::prefix_end(&prefix).as_slice())
+                .map_err(read_err)?
+                .take(limit)
+                .map(|entry| {
+                    let (_, value) = entry.map_err(read_err)?;
+                    codec::decode_event(value.value())
+                })
+                .collect()
         })
         .await
     }
@@ -234,6 +117,93 @@ impl WindowStore for EmbeddedStore {
         .await
     }
 
+    async fn failures(
+        &self,
+        tenant_id: &str,
+        from_end_unix_ns: u64,
+        to_end_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<FailureRef>, StoreError> {
+        if from_end_unix_ns > to_end_unix_ns || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (from, to) = tenant_time_range(tenant_id, from_end_unix_ns, to_end_unix_ns);
+        let prefix_len = keys::tenant(tenant_id).len();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(read_err)?;
+            let failures = txn.open_table(FAILURES).map_err(read_err)?;
+            failures
+                .range(from.as_slice()..to.as_slice())
+                .map_err(read_err)?
+                .take(limit)
+                .map(|entry| {
+                    let (key, value) = entry.map_err(read_err)?;
+                    let (key, value) = (key.value(), value.value());
+                    let corrupt = || StoreError::Fatal("failure index entry is malformed".to_owned());
+                    let (trace_id, ce_id) = keys::ids_at_end(key).ok_or_else(corrupt)?;
+                    let end = key.get(prefix_len..prefix_len + 8).ok_or_else(corrupt)?;
+                    let (start, service) = value.split_at_checked(8).ok_or_else(corrupt)?;
+                    Ok(FailureRef {
+                        trace_id,
+                        ce_id,
+                        service: String::from_utf8_lossy(service).into_owned(),
+                        start_unix_ns: codec::decode_u64("failure start", start)?,
+                        end_unix_ns: codec::decode_u64("failure end", end)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn service_activity(
+        &self,
+        tenant_id: &str,
+        from_second: u64,
+        to_second: u64,
+    ) -> Result<Vec<ServiceActivity>, StoreError> {
+        if from_second > to_second {
+            return Ok(Vec::new());
+        }
+        let prefix = keys::tenant(tenant_id);
+        self.blocking(move |db| {
+            let from = [prefix.as_slice(), &from_second.to_be_bytes()].concat();
+            let to = match to_second.checked_add(1) {
+                Some(end) => [prefix.as_slice(), &end.to_be_bytes()].concat(),
+                None => keys::prefix_end(&prefix),
+            };
+            let txn = db.begin_read().map_err(read_err)?;
+            let table = txn.open_table(ACTIVITY).map_err(read_err)?;
+            let mut per_service: BTreeMap<String, ActivityRow> = BTreeMap::new();
+            for entry in table.range(from.as_slice()..to.as_slice()).map_err(read_err)? {
+                let (key, value) = entry.map_err(read_err)?;
+                let service_part = key.value().get(prefix.len() + 8..).unwrap_or_default();
+                let (service, _) = keys::take_str(service_part)
+                    .ok_or_else(|| StoreError::Fatal("activity key is malformed".to_owned()))?;
+                let row = ActivityRow::decode(value.value())?;
+                let total = per_service.entry(service).or_insert(ActivityRow {
+                    expires_at: 0,
+                    events: 0,
+                    non_success: 0,
+                    first_failure_end: u64::MAX,
+                });
+                total.events += row.events;
+                total.non_success += row.non_success;
+                total.first_failure_end = total.first_failure_end.min(row.first_failure_end);
+            }
+            Ok(per_service
+                .into_iter()
+                .map(|(service, row)| ServiceActivity {
+                    service,
+                    events: row.events,
+                    non_success: row.non_success,
+                    first_failure_end_unix_ns: (row.first_failure_end != u64::MAX).then_some(row.first_failure_end),
+                })
+                .collect())
+        })
+        .await
+    }
+
     async fn window_events(
         &self,
         tenant_id: &str,
@@ -247,8 +217,23 @@ impl WindowStore for EmbeddedStore {
         let tenant_id = tenant_id.to_owned();
         self.blocking(move |db| {
             let (from, to) = tenant_time_range(&tenant_id, from_unix_ns, to_unix_ns);
-            let index = scan_keys(db, EVENTS_BY_TIME, &from, &to, limit)?;
-            let rows: Vec<Vec<u8>> = index.iter().map(|key| row_key_from_index(&tenant_id, key)).collect();
+            // Newest first, so a cut drops the events farthest from the alert.
+            let txn = db.begin_read().map_err(read_err)?;
+            let index = txn.open_table(EVENTS_BY_TIME).map_err(read_err)?;
+            let mut rows: Vec<Vec<u8>> = index
+                .range(from.as_slice()..to.as_slice())
+                .map_err(read_err)?
+                .rev()
+                .take(limit)
+                .map(|entry| {
+                    entry
+                        .map(|(key, _)| keys::row_from_index(&tenant_id, key.value()))
+                        .map_err(read_err)
+                })
+                .collect::<Result<_, _>>()?;
+            rows.reverse();
+            drop(index);
+            drop(txn);
             load_events(db, &rows)
         })
         .await
@@ -300,6 +285,47 @@ impl WindowStore for EmbeddedStore {
                 .map(|entry| {
                     let (_, value) = entry.map_err(read_err)?;
                     codec::from_json("notice", value.value())
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn put_progress(&self, topic: &str, progress: &[PartitionProgress]) -> Result<(), StoreError> {
+        if progress.is_empty() {
+            return Ok(());
+        }
+        let topic = topic.to_owned();
+        let progress = progress.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
+            put_progress_txn(&txn, &topic, &progress)?;
+            txn.commit().map_err(|err| engine_error("store commit", err))
+        })
+        .await
+    }
+
+    async fn progress(&self, topic: &str) -> Result<Vec<PartitionProgress>, StoreError> {
+        let mut prefix = Vec::new();
+        keys::push_str(&mut prefix, topic);
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(read_err)?;
+            let table = txn.open_table(PROGRESS).map_err(read_err)?;
+            table
+                .range(prefix.as_slice()..keys::prefix_end(&prefix).as_slice())
+                .map_err(read_err)?
+                .map(|entry| {
+                    let (key, value) = entry.map_err(read_err)?;
+                    let partition = key
+                        .value()
+                        .get(prefix.len()..)
+                        .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+                        .map(u32::from_be_bytes)
+                        .ok_or_else(|| StoreError::Fatal("progress key is malformed".to_owned()))?;
+                    Ok(PartitionProgress {
+                        partition,
+                        next_offset: codec::decode_u64("progress", value.value())?,
+                    })
                 })
                 .collect()
         })

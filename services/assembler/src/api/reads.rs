@@ -111,8 +111,16 @@ pub async fn get_trace(
     let trace_id: TraceId = trace_id
         .parse()
         .map_err(|err| ApiError::bad_request("trace_id", format!("{err}")))?;
-    let events = state.window.trace_events(&tenant.id, trace_id).await?;
-    Ok(Json(json!({ "trace_id": trace_id, "events": events })))
+    let limit = state.config.max_trace_events;
+    let mut events = state
+        .window
+        .trace_events(&tenant.id, trace_id, limit.saturating_add(1))
+        .await?;
+    let truncated = events.len() > limit;
+    events.truncate(limit);
+    Ok(Json(
+        json!({ "trace_id": trace_id, "events": events, "truncated": truncated, "limit": limit }),
+    ))
 }
 
 /// The tenant's window as the coverage functions see it: the last pre-arm.
