@@ -31,6 +31,7 @@ async fn quota_429_has_the_sdk_body_and_stores_nothing() {
             monthly_ce_quota: Some(QUOTA),
             retention_days: None,
             pre_arm_seconds: None,
+            integrations: Default::default(),
         });
     })
     .await;

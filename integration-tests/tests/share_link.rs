@@ -20,6 +20,7 @@ async fn share_link_serves_the_same_bytes_without_auth() {
             monthly_ce_quota: None,
             retention_days: None,
             pre_arm_seconds: None,
+            integrations: Default::default(),
         });
     })
     .await;

@@ -5,6 +5,8 @@ pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod integrations;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tenants;
+pub mod webhook;

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::integrations::{Integrations, IntegrationsConfig, Provider};
+
 /// Longest tenant id, in bytes (the same limit the CE model enforces).
 pub const MAX_TENANT_ID_LEN: usize = 64;
 
@@ -84,6 +86,9 @@ pub struct TenantConfig {
     /// Overrides the pre-alert window length (default 300 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_arm_seconds: Option<u64>,
+    /// Paging tools that may send this tenant's alerts (docs/integrations.md).
+    #[serde(default, skip_serializing_if = "IntegrationsConfig::is_empty")]
+    pub integrations: IntegrationsConfig,
 }
 
 /// A tenant with its plan's limits resolved.
@@ -96,11 +101,14 @@ pub struct Tenant {
     pub retention_days: u32,
     /// `None` means the pipeline default.
     pub pre_arm_seconds: Option<u64>,
+    /// Resolved integrations (secrets read from their references).
+    pub integrations: Integrations,
 }
 
 impl Tenant {
     fn from_config(config: &TenantConfig) -> Self {
         Tenant {
+            integrations: Integrations::default(),
             id: config.id.clone(),
             plan: config.plan,
             monthly_ce_quota: config.monthly_ce_quota.or(config.plan.monthly_ce_quota()),
@@ -116,6 +124,7 @@ impl Tenant {
             monthly_ce_quota: Plan::Dev.monthly_ce_quota(),
             retention_days: Plan::Dev.retention_days(),
             pre_arm_seconds: None,
+            integrations: Integrations::default(),
         }
     }
 }
@@ -142,6 +151,14 @@ pub enum TenantError {
     EmptyDevKey,
     #[error("tenant {tenant:?}: retention_days must be at least 1")]
     ZeroRetention { tenant: String },
+    #[error("tenant {tenant:?}: {message}")]
+    Integration { tenant: String, message: String },
+    #[error("tenant {tenant:?}: a {provider} token is already the token of tenant {other:?}")]
+    DuplicateIntegrationToken {
+        tenant: String,
+        provider: &'static str,
+        other: String,
+    },
 }
 
 /// Every tenant, found by id or by the hash of an API key.
@@ -149,6 +166,8 @@ pub enum TenantError {
 pub struct TenantRegistry {
     by_id: HashMap<String, Arc<Tenant>>,
     by_key_hash: HashMap<[u8; 32], Arc<Tenant>>,
+    /// URL tokens of the token-authenticated integrations, by hash.
+    by_integration_token: HashMap<(Provider, [u8; 32]), Arc<Tenant>>,
 }
 
 impl TenantRegistry {
@@ -172,7 +191,26 @@ impl TenantRegistry {
                     tenant: config.id.clone(),
                 });
             }
-            let tenant = Arc::new(Tenant::from_config(config));
+            let mut tenant = Tenant::from_config(config);
+            tenant.integrations =
+                Integrations::resolve(&config.integrations).map_err(|message| TenantError::Integration {
+                    tenant: config.id.clone(),
+                    message,
+                })?;
+            let tenant = Arc::new(tenant);
+            for (provider, token) in tenant.integrations.tokens() {
+                let hash = sha256(token.expose());
+                if let Some(other) = registry.by_integration_token.get(&(provider, hash)) {
+                    return Err(TenantError::DuplicateIntegrationToken {
+                        tenant: config.id.clone(),
+                        provider: provider.as_str(),
+                        other: other.id.clone(),
+                    });
+                }
+                registry
+                    .by_integration_token
+                    .insert((provider, hash), Arc::clone(&tenant));
+            }
             for (index, hex_hash) in config.api_key_sha256.iter().enumerate() {
                 let hash = parse_key_hash(hex_hash).ok_or_else(|| TenantError::BadKeyHash {
                     tenant: config.id.clone(),
@@ -218,6 +256,14 @@ impl TenantRegistry {
             return None;
         }
         self.by_key_hash.get(&sha256(bearer_key)).cloned()
+    }
+
+    /// The tenant whose `provider` integration has this URL token.
+    pub fn by_integration_token(&self, provider: Provider, token: &str) -> Option<Arc<Tenant>> {
+        if token.is_empty() {
+            return None;
+        }
+        self.by_integration_token.get(&(provider, sha256(token))).cloned()
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Tenant>> {
@@ -305,6 +351,7 @@ mod tests {
             monthly_ce_quota: None,
             retention_days: None,
             pre_arm_seconds: None,
+            integrations: IntegrationsConfig::default(),
         }
     }
 
@@ -325,6 +372,42 @@ mod tests {
         assert!(registry.authenticate("").is_none());
         assert_eq!(registry.get("beta").expect("beta").monthly_ce_quota, Some(200_000));
         assert!(registry.get("dev").is_none());
+    }
+
+    #[test]
+    fn integration_tokens_find_their_tenant_and_must_be_unique() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "tok-1").expect("write");
+        let reference = format!("file:{}", path.display());
+        let mut with = tenant("acme", Plan::Pro, &["k1"]);
+        with.integrations.alertmanager = Some(crate::integrations::LabelConfig {
+            tokens: vec![reference.clone()],
+            service_label: "service".into(),
+            services: Default::default(),
+            require_mapping: false,
+        });
+        let registry = TenantRegistry::new(std::slice::from_ref(&with), None).expect("registry");
+        let found = registry
+            .by_integration_token(Provider::Alertmanager, "tok-1")
+            .expect("found");
+        assert_eq!(found.id, "acme");
+        assert!(registry.by_integration_token(Provider::Grafana, "tok-1").is_none());
+        assert!(registry.by_integration_token(Provider::Alertmanager, "tok-2").is_none());
+        let mut twin = with.clone();
+        twin.id = "beta".into();
+        twin.api_key_sha256 = vec![hash_api_key("k2")];
+        let err = TenantRegistry::new(&[with.clone(), twin], None).expect_err("shared token");
+        assert!(matches!(err, TenantError::DuplicateIntegrationToken { .. }), "{err}");
+        with.integrations.alertmanager = Some(crate::integrations::LabelConfig {
+            tokens: vec!["inline-token".into()],
+            service_label: "service".into(),
+            services: Default::default(),
+            require_mapping: false,
+        });
+        let err = TenantRegistry::new(&[with], None).expect_err("inline");
+        assert!(err.to_string().contains("integrations.alertmanager.tokens[0]"), "{err}");
+        assert!(!err.to_string().contains("inline-token"), "{err}");
     }
 
     #[test]

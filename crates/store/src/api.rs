@@ -221,6 +221,17 @@ pub struct AlertState {
     pub updated_at_unix_ns: u64,
 }
 
+/// Who holds an alert dedup key: the first alert with `(tenant_id,
+/// dedup_key)` until `expires_at_unix_ns`. Repeats within that time are the
+/// same alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupClaim {
+    pub tenant_id: String,
+    pub dedup_key: String,
+    pub alert_id: String,
+    pub expires_at_unix_ns: u64,
+}
+
 #[async_trait]
 pub trait ArtifactStore: Send + Sync + 'static {
     /// Stores an artifact once. Storing the same id again with the same
@@ -266,6 +277,16 @@ pub trait ArtifactStore: Send + Sync + 'static {
 
     /// Tenant-scoped.
     async fn get_alert_state(&self, tenant_id: &str, alert_id: &str) -> Result<Option<AlertState>, StoreError>;
+
+    /// Atomic insert-if-absent of an alert dedup key: stores `claim` unless
+    /// an unexpired claim (expiry after `now_unix_ns`) holds the key, and
+    /// returns the claim that holds it afterwards. Concurrent callers with
+    /// the same key all get the one winner.
+    async fn claim_alert_dedup(&self, claim: &DedupClaim, now_unix_ns: u64) -> Result<DedupClaim, StoreError>;
+
+    /// Drops the claim on `(tenant_id, dedup_key)` if `alert_id` holds it
+    /// (an alert that was not accepted after all); another holder is kept.
+    async fn release_alert_dedup(&self, tenant_id: &str, dedup_key: &str, alert_id: &str) -> Result<(), StoreError>;
 }
 
 /// Caller-side aggregate of one outbound edge over time.

@@ -32,6 +32,8 @@ pub struct AssemblerDeps {
     pub window: Arc<dyn WindowStore>,
     pub artifacts: Arc<dyn ArtifactStore>,
     pub tenants: Arc<TenantRegistry>,
+    /// Slack notices of stored artifacts.
+    pub notifier: crate::notify::Notifier,
 }
 
 /// Retries of a store error that may be deterministic (`Fatal`,
@@ -333,6 +335,12 @@ async fn assemble_one(
     publish_with_retry(deps.bus.as_ref(), &deps.topics.artifacts, vec![record])
         .await
         .context("publishing the artifact")?;
+    deps.notifier.artifact_stored(
+        alert,
+        stored,
+        materialized.created,
+        config.share_url(&stored.share_token),
+    );
     tracing::info!(
         alert_id = %alert.alert_id,
         artifact_id = %stored.artifact_id,

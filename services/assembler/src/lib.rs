@@ -15,6 +15,7 @@ mod page;
 mod retention;
 mod select;
 mod window_wait;
+mod notify;
 
 pub use api::{ReadApiState, http_router};
 pub use config::AssemblerConfig;
@@ -22,3 +23,4 @@ pub use consume::{AssemblerDeps, run};
 pub use materialize::{Materialized, materialize};
 pub use metrics_names::describe_metrics;
 pub use page::{GoneReason, ShareView, gone_page, share_page};
+pub use notify::{Notifier, notice_body};

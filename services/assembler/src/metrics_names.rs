@@ -17,6 +17,7 @@ pub const WINDOW_LAG: &str = "causeway_assembler_window_lag_records";
 pub const WINDOW_BEHIND: &str = "causeway_assembler_window_behind_total";
 pub const ARTIFACTS_EXPIRED: &str = "causeway_assembler_artifacts_expired_total";
 pub const SHARES_REVOKED: &str = "causeway_assembler_shares_revoked_total";
+pub const NOTICES_POSTED: &str = "causeway_assembler_notices_total";
 
 pub fn describe_metrics() {
     describe_counter!(ALERTS_CONSUMED, Unit::Count, "alert records consumed");
@@ -46,6 +47,11 @@ pub fn describe_metrics() {
         "alert records not yet acknowledged by this assembler"
     );
     describe_counter!(SHARE_VIEWS, Unit::Count, "share link reads");
+    describe_counter!(
+        NOTICES_POSTED,
+        Unit::Count,
+        "slack artifact notices, by outcome (posted, failed)"
+    );
     describe_counter!(
         ARTIFACTS_EXPIRED,
         Unit::Count,

@@ -34,12 +34,14 @@ async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
         })
         .collect();
     bus.ensure_topics(&specs).await.expect("topics");
+    let tenants = Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants"));
     let deps = AssemblerDeps {
         bus: bus.clone(),
         topics: topics.clone(),
         window: stores.window.clone(),
         artifacts: stores.artifacts.clone(),
-        tenants: Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants")),
+        tenants: tenants.clone(),
+        notifier: causeway_assembler::Notifier::new(tenants),
     };
     let config = AssemblerConfig {
         settle_ms: 1_500,

@@ -57,6 +57,22 @@ pub struct DemoArgs {
     /// Never color the waterfall (colors are used only when stdout is a terminal).
     #[arg(long)]
     pub no_color: bool,
+    /// How the alert is fired: the generic alert JSON, or a signed PagerDuty
+    /// V3 `incident.triggered` webhook (needs the tenant's PagerDuty
+    /// integration; docs/integrations.md).
+    #[arg(long, value_enum, default_value_t = AlertVia::Generic)]
+    pub alert_via: AlertVia,
+    /// The PagerDuty signing secret the tenant's integration verifies with
+    /// (`--alert-via pagerduty`).
+    #[arg(long, env = "CAUSEWAY_DEMO_PAGERDUTY_SECRET", hide_env_values = true)]
+    pub pagerduty_secret: Option<String>,
+}
+
+/// How `causeway demo` fires its alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlertVia {
+    Generic,
+    Pagerduty,
 }
 
 /// What was sent.
@@ -116,13 +132,24 @@ pub async fn drive(args: DemoArgs) -> anyhow::Result<DemoOutcome> {
     let sent = send_traffic(&gateway, args.traces as usize).await?;
 
     let fired_at = now_unix_ns();
-    let alert = json!({
-        "service": ALERTING_SERVICE,
-        "fired_at": format_rfc3339(fired_at),
-        "title": "web 5xx rate above 5%",
-        "source": "demo",
-    });
-    let alert_id = gateway.fire_alert(&alert).await?;
+    let alert_id = match args.alert_via {
+        AlertVia::Generic => {
+            let alert = json!({
+                "service": ALERTING_SERVICE,
+                "fired_at": format_rfc3339(fired_at),
+                "title": "web 5xx rate above 5%",
+                "source": "demo",
+            });
+            gateway.fire_alert(&alert).await?
+        }
+        AlertVia::Pagerduty => {
+            let Some(secret) = args.pagerduty_secret.as_deref() else {
+                bail!("--alert-via pagerduty needs --pagerduty-secret (or CAUSEWAY_DEMO_PAGERDUTY_SECRET)");
+            };
+            let incident = pagerduty_incident(fired_at);
+            gateway.fire_pagerduty(&incident, secret).await?
+        }
+    };
     eprintln!(
         "alert fired on {ALERTING_SERVICE} at {} (alert {alert_id})",
         format_rfc3339(fired_at)
@@ -196,6 +223,43 @@ async fn send_traffic(gateway: &Gateway, background: usize) -> anyhow::Result<Se
         gateway.base()
     ));
     Ok(sent)
+}
+
+/// A PagerDuty V3 `incident.triggered` webhook for the alerting service,
+/// in the documented shape (services/gateway/tests/fixtures/pagerduty).
+fn pagerduty_incident(fired_at: u64) -> Value {
+    let incident = format!("PDEMO{}", fired_at % 1_000_000_000);
+    json!({
+        "event": {
+            "id": uuid::Uuid::new_v4().to_string(),
+            "event_type": "incident.triggered",
+            "resource_type": "incident",
+            "occurred_at": format_rfc3339(fired_at),
+            "agent": null,
+            "client": null,
+            "data": {
+                "id": incident,
+                "type": "incident",
+                "self": format!("https://api.pagerduty.com/incidents/{incident}"),
+                "html_url": format!("https://demo.pagerduty.com/incidents/{incident}"),
+                "number": 1,
+                "status": "triggered",
+                "incident_key": incident,
+                "created_at": format_rfc3339(fired_at),
+                "title": "web 5xx rate above 5%",
+                "service": {
+                    "id": "PDEMOWEB",
+                    "summary": ALERTING_SERVICE,
+                    "type": "service_reference",
+                    "self": "https://api.pagerduty.com/services/PDEMOWEB",
+                    "html_url": "https://demo.pagerduty.com/services/PDEMOWEB"
+                },
+                "assignees": [],
+                "urgency": "high",
+                "resolve_reason": null
+            }
+        }
+    })
 }
 
 /// Polls the alert until it is assembled; `(artifact_id, share_url)`.

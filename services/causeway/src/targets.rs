@@ -142,6 +142,11 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             tenants: tenants.clone(),
             topology: stores.topology.clone(),
             artifacts: stores.artifacts.clone(),
+            alerts: causeway_gateway::AlertSettings {
+                default_pre_arm_seconds: config.windower.pre_arm_seconds,
+                grace_seconds: config.windower.grace_seconds,
+                public_url: config.assembler.public_url.clone(),
+            },
         };
         let (http, grpc) = (http.context("http listener")?, grpc.context("grpc listener")?);
         let state = GatewayState::new(config.gateway.clone(), deps);
@@ -179,6 +184,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             window: stores.window.clone(),
             artifacts: stores.artifacts.clone(),
             tenants: tenants.clone(),
+            notifier: causeway_assembler::Notifier::new(tenants.clone()),
         };
         let (config, token) = (config.assembler.clone(), workers.clone());
         worker_tasks.spawn(async move { ("assembler", causeway_assembler::run(config, deps, token).await) });

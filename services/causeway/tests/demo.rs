@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use causeway::demo::{DemoArgs, drive};
+use causeway::demo::{AlertVia, DemoArgs, drive};
 use causeway::testing::Standalone;
 use causeway_assembly::{CompletenessLabel, FrameType};
 use clap::Parser;
@@ -20,7 +20,54 @@ fn args(url: String, key: &str, traces: u32) -> DemoArgs {
         wait_seconds: 30,
         json: false,
         no_color: true,
+        alert_via: AlertVia::Generic,
+        pagerduty_secret: None,
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_can_fire_its_alert_as_a_pagerduty_webhook() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret_file = dir.path().join("pagerduty-secret");
+    std::fs::write(&secret_file, "demo-pagerduty-secret").expect("secret");
+    let standalone = Standalone::start(dir.path(), KEY, |config| {
+        config.assembler.settle_ms = 500;
+        let mut dev = causeway_runtime::tenants::TenantConfig {
+            id: "dev".into(),
+            plan: causeway_runtime::tenants::Plan::Dev,
+            api_key_sha256: vec![causeway_runtime::tenants::hash_api_key("demo-second-key-0123456789")],
+            monthly_ce_quota: None,
+            retention_days: None,
+            pre_arm_seconds: None,
+            integrations: Default::default(),
+        };
+        dev.integrations.pagerduty = Some(causeway_runtime::integrations::PagerDutyConfig {
+            signing_secrets: vec![format!("file:{}", secret_file.display())],
+            services: Default::default(),
+            require_mapping: false,
+        });
+        config.tenants.push(dev);
+    })
+    .await
+    .expect("standalone starts");
+    let mut demo = args(standalone.http_url(), KEY, 10);
+    demo.alert_via = AlertVia::Pagerduty;
+    demo.pagerduty_secret = Some("wrong-secret".into());
+    let err = drive(demo.clone()).await.expect_err("a wrong secret is refused");
+    assert!(format!("{err:#}").contains("X-PagerDuty-Signature"), "{err:#}");
+    demo.pagerduty_secret = Some("demo-pagerduty-secret".into());
+    let outcome = drive(demo).await.expect("demo runs");
+    assert_eq!(outcome.artifact.alert.source.as_str(), "pagerduty");
+    assert_eq!(outcome.artifact.alert.service, "web");
+    assert_eq!(
+        outcome
+            .artifact
+            .first_confirmed_break
+            .as_ref()
+            .map(|b| b.service.as_str()),
+        Some("ledger")
+    );
+    standalone.stop().await.expect("stop");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

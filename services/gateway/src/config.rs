@@ -32,6 +32,9 @@ pub struct GatewayConfig {
     /// not fit in one is published as several, under the same key. Keep it
     /// below the broker's (and topic's) `message.max.bytes`.
     pub max_record_bytes: usize,
+    /// A repeat of an alert with the same `(tenant, dedup_key)` (or provider
+    /// incident id) within this many seconds is the same alert.
+    pub alert_dedup_seconds: u64,
 }
 
 impl Default for GatewayConfig {
@@ -42,6 +45,7 @@ impl Default for GatewayConfig {
             retry_after_seconds: 1,
             enforce_quota: true,
             max_record_bytes: 900 * 1024,
+            alert_dedup_seconds: 600,
         }
     }
 }
@@ -58,6 +62,9 @@ impl GatewayConfig {
         }
         if self.publish_timeout_ms == 0 {
             errors.push("gateway.publish_timeout_ms must be at least 1".to_owned());
+        }
+        if self.alert_dedup_seconds == 0 {
+            errors.push("gateway.alert_dedup_seconds must be at least 1".to_owned());
         }
         if self.retry_after_seconds == 0 {
             errors.push("gateway.retry_after_seconds must be at least 1".to_owned());

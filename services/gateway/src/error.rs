@@ -13,6 +13,13 @@ pub enum IngestError {
     /// No key, a malformed `Authorization` header, or an unknown key.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A webhook's signature or timestamp did not verify; `header` names the
+    /// header that carried it.
+    #[error("{header}: {reason}")]
+    BadSignature { header: &'static str, reason: String },
+    /// A provider named a service the tenant's integration does not map.
+    #[error("unknown service {service:?}: {reason}")]
+    UnknownService { service: String, reason: &'static str },
     /// The payload failed to decode or validate; nothing of it was kept.
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -42,6 +49,7 @@ impl IngestError {
         matches!(
             self,
             IngestError::Unauthorized(_)
+                | IngestError::BadSignature { .. }
                 | IngestError::BodyTooLarge { .. }
                 | IngestError::UnsupportedMediaType(_)
                 | IngestError::UnsupportedEncoding(_)
@@ -50,7 +58,8 @@ impl IngestError {
 
     pub fn http_status(&self) -> StatusCode {
         match self {
-            IngestError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            IngestError::Unauthorized(_) | IngestError::BadSignature { .. } => StatusCode::UNAUTHORIZED,
+            IngestError::UnknownService { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             IngestError::Decode(_) => StatusCode::BAD_REQUEST,
             IngestError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => {
@@ -79,6 +88,12 @@ impl IngestError {
     pub fn http_body(&self) -> Value {
         match self {
             IngestError::Unauthorized(message) => json!({"error": "unauthorized", "message": message}),
+            IngestError::BadSignature { header, .. } => {
+                json!({"error": "unauthorized", "message": self.to_string(), "header": header})
+            }
+            IngestError::UnknownService { service, .. } => {
+                json!({"error": "unknown_service", "message": self.to_string(), "service": service})
+            }
             IngestError::Decode(err) => {
                 let kind = if matches!(err, DecodeError::Malformed { .. }) {
                     "malformed"
@@ -111,7 +126,8 @@ impl IngestError {
     pub fn grpc_status(&self) -> tonic::Status {
         let message = self.to_string();
         let mut status = match self {
-            IngestError::Unauthorized(_) => tonic::Status::unauthenticated(message),
+            IngestError::Unauthorized(_) | IngestError::BadSignature { .. } => tonic::Status::unauthenticated(message),
+            IngestError::UnknownService { .. } => tonic::Status::failed_precondition(message),
             IngestError::Decode(_) | IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => {
                 tonic::Status::invalid_argument(message)
             }
@@ -130,7 +146,8 @@ impl IngestError {
     /// A bounded label for metrics.
     pub fn reason(&self) -> &'static str {
         match self {
-            IngestError::Unauthorized(_) => "unauthorized",
+            IngestError::Unauthorized(_) | IngestError::BadSignature { .. } => "unauthorized",
+            IngestError::UnknownService { .. } => "unknown_service",
             IngestError::Decode(_) => "invalid",
             IngestError::BodyTooLarge { .. } => "too_large",
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => "unsupported_media_type",
@@ -183,6 +200,22 @@ mod tests {
         let err = IngestError::from(DecodeError::malformed("JSON", "eof"));
         assert_eq!(err.http_body()["error"], "malformed");
         assert!(err.http_body().get("field").is_none());
+    }
+
+    #[test]
+    fn signature_and_service_refusals_name_what_failed() {
+        let err = IngestError::BadSignature {
+            header: "X-PagerDuty-Signature",
+            reason: "no listed signature verifies".into(),
+        };
+        assert_eq!(err.http_status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(err.http_body()["header"], "X-PagerDuty-Signature");
+        let err = IngestError::UnknownService {
+            service: "Billing".into(),
+            reason: "not in the integration's service map",
+        };
+        assert_eq!(err.http_status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.http_body()["service"], "Billing");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the assembler's on one port.
 
 mod alerts;
-mod body;
+pub(crate) mod body;
 mod events;
 mod notices;
 
@@ -17,6 +17,8 @@ use crate::error::IngestError;
 use crate::metrics;
 use crate::state::GatewayState;
 
+pub(crate) use body::{read_body, require_json};
+
 pub const ROUTE_SDK_BATCH: &str = "/api/v1/ingest/batch";
 pub const ROUTE_SERVICE_EVENTS: &str = "/api/v1/services/events";
 pub const ROUTE_OTLP_TRACES: &str = "/v1/traces";
@@ -30,6 +32,7 @@ pub fn http_router(state: GatewayState) -> Router {
         .route(ROUTE_OTLP_TRACES, post(events::otlp_traces))
         .route(ROUTE_SERVICE_EVENTS, post(notices::service_notice))
         .route(ROUTE_ALERTS, post(alerts::alert_intake))
+        .merge(crate::integrations::routes())
         // The handlers read bodies themselves within `max_body_bytes`,
         // before and after decompression.
         .layer(DefaultBodyLimit::disable())
@@ -46,7 +49,7 @@ fn tenant_of(
 }
 
 /// Turns a handler's outcome into the response and counts it once.
-fn answer(route: &'static str, outcome: Result<Response, IngestError>) -> Response {
+pub(crate) fn answer(route: &'static str, outcome: Result<Response, IngestError>) -> Response {
     let response = match outcome {
         Ok(response) => response,
         Err(err) => {

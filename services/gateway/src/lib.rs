@@ -8,6 +8,7 @@
 //! shutdown)`, or [`http_router`] and [`grpc_router`] to serve the routes
 //! beside other targets' on shared ports.
 
+mod alert_intake;
 mod auth;
 mod clock;
 mod config;
@@ -15,6 +16,7 @@ mod error;
 mod grpc;
 mod http;
 mod ingest;
+mod integrations;
 mod metrics;
 mod server;
 mod state;
@@ -25,6 +27,8 @@ pub use config::{GatewayConfig, MAX_CONFIGURABLE_BODY_BYTES, MAX_CONFIGURABLE_RE
 pub use error::IngestError;
 pub use grpc::grpc_router;
 pub use http::{ROUTE_ALERTS, ROUTE_OTLP_TRACES, ROUTE_SDK_BATCH, ROUTE_SERVICE_EVENTS, http_router};
+pub use integrations::signature::sign_hex;
+pub use integrations::{ROUTE_ALERTMANAGER, ROUTE_GRAFANA, ROUTE_OPSGENIE, ROUTE_PAGERDUTY, ROUTE_SLACK};
 pub use metrics::describe_metrics;
 pub use server::{run, serve};
-pub use state::{GatewayDeps, GatewayState};
+pub use state::{AlertSettings, GatewayDeps, GatewayState};

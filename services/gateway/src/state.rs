@@ -19,8 +19,47 @@ pub struct GatewayDeps {
     pub tenants: Arc<TenantRegistry>,
     /// Monthly CE usage per tenant (metering and quota).
     pub topology: Arc<dyn TopologyStore>,
-    /// Where alert intake writes the `pending` alert state.
+    /// Where alert intake writes the `pending` alert state and dedup claims.
     pub artifacts: Arc<dyn ArtifactStore>,
+    /// What alert intake needs from the rest of the pipeline's config.
+    pub alerts: AlertSettings,
+}
+
+/// The window alert intake checks `fired_at` against, and where share links
+/// point; the binary fills it from the windower's and assembler's sections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSettings {
+    /// The windower's pre-arm window; a tenant may override it.
+    pub default_pre_arm_seconds: u64,
+    /// The windower's grace after the window: events live pre-arm + grace.
+    pub grace_seconds: u64,
+    /// The assembler's `public_url` (share links in Slack replies).
+    pub public_url: String,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            default_pre_arm_seconds: 300,
+            grace_seconds: 300,
+            public_url: String::new(),
+        }
+    }
+}
+
+impl AlertSettings {
+    /// The oldest `fired_at` a tenant's alert may have: older, its events
+    /// have expired from the window and the artifact would be empty.
+    pub fn max_age_ns(&self, tenants: &causeway_runtime::tenants::TenantRegistry, tenant_id: &str) -> u64 {
+        tenants
+            .pre_arm_seconds(tenant_id, self.default_pre_arm_seconds)
+            .saturating_add(self.grace_seconds)
+            .saturating_mul(1_000_000_000)
+    }
+
+    pub fn share_url(&self, token: &str) -> String {
+        format!("{}/a/{token}", self.public_url.trim_end_matches('/'))
+    }
 }
 
 /// Shared by every HTTP and gRPC handler; cheap to clone.
@@ -33,6 +72,8 @@ pub(crate) struct Inner {
     pub config: GatewayConfig,
     pub deps: GatewayDeps,
     pub health: HealthReporter,
+    /// Outgoing webhook posts (Slack replies).
+    pub http_client: reqwest::Client,
 }
 
 /// The gRPC service names the health service reports on.
@@ -49,6 +90,7 @@ impl GatewayState {
                 config,
                 deps,
                 health: HealthReporter::new(),
+                http_client: causeway_runtime::webhook::client(),
             }),
         }
     }
@@ -59,6 +101,10 @@ impl GatewayState {
 
     pub(crate) fn deps(&self) -> &GatewayDeps {
         &self.inner.deps
+    }
+
+    pub(crate) fn http_client(&self) -> &reqwest::Client {
+        &self.inner.http_client
     }
 
     pub(crate) fn publish_timeout(&self) -> Duration {

@@ -9,5 +9,6 @@ mod gateway {
     pub mod harness;
     mod http_ingest;
     mod record_size;
+    mod integrations;
     mod rejections;
 }

@@ -1,7 +1,9 @@
 //! Artifact and alert-state cases.
 
 use super::{StoreHarness, artifact};
-use crate::api::{AlertPhase, AlertState, EndedShare, ShareEnd, StoreError, StoredArtifact};
+use std::sync::Arc;
+
+use crate::api::{AlertPhase, AlertState, DedupClaim, EndedShare, ShareEnd, StoreError, StoredArtifact};
 
 pub async fn artifacts_put_get_conflict_and_share(harness: &dyn StoreHarness) {
     let stores = harness.open().await;
@@ -229,4 +231,79 @@ pub async fn artifacts_expire_with_their_tokens(harness: &dyn StoreHarness) {
         stores.artifacts.get_artifact("a", "e3").await.expect("get").is_some(),
         "no expiry, kept"
     );
+}
+
+fn claim(tenant: &str, key: &str, alert_id: &str, expires: u64) -> DedupClaim {
+    DedupClaim {
+        tenant_id: tenant.into(),
+        dedup_key: key.into(),
+        alert_id: alert_id.into(),
+        expires_at_unix_ns: expires,
+    }
+}
+
+pub async fn alert_dedup_claims_once_until_expiry(harness: &dyn StoreHarness) {
+    let stores = harness.open().await;
+    let first = claim("a", "pd:INC1", "al-1", 100);
+    assert_eq!(
+        stores.artifacts.claim_alert_dedup(&first, 10).await.expect("claim"),
+        first
+    );
+    // A repeat inside the window gets the first holder.
+    let repeat = claim("a", "pd:INC1", "al-2", 120);
+    assert_eq!(
+        stores.artifacts.claim_alert_dedup(&repeat, 50).await.expect("claim"),
+        first
+    );
+    // Another tenant's key of the same text is its own.
+    let other = claim("b", "pd:INC1", "al-3", 100);
+    assert_eq!(
+        stores.artifacts.claim_alert_dedup(&other, 50).await.expect("claim"),
+        other
+    );
+    // Past the expiry the key is free again.
+    assert_eq!(
+        stores.artifacts.claim_alert_dedup(&repeat, 100).await.expect("claim"),
+        repeat
+    );
+    // Release only by the holder.
+    stores
+        .artifacts
+        .release_alert_dedup("a", "pd:INC1", "al-1")
+        .await
+        .expect("release by non-holder");
+    let late = claim("a", "pd:INC1", "al-4", 200);
+    assert_eq!(
+        stores.artifacts.claim_alert_dedup(&late, 101).await.expect("claim"),
+        repeat
+    );
+    stores
+        .artifacts
+        .release_alert_dedup("a", "pd:INC1", "al-2")
+        .await
+        .expect("release");
+    assert_eq!(
+        stores.artifacts.claim_alert_dedup(&late, 101).await.expect("claim"),
+        late
+    );
+}
+
+pub async fn alert_dedup_concurrent_claims_have_one_winner(harness: &dyn StoreHarness) {
+    let stores = harness.open().await;
+    let tasks: Vec<_> = (0..32)
+        .map(|n| {
+            let artifacts = Arc::clone(&stores.artifacts);
+            tokio::spawn(async move {
+                artifacts
+                    .claim_alert_dedup(&claim("a", "am:fp", &format!("al-{n}"), 1_000), 1)
+                    .await
+            })
+        })
+        .collect();
+    let mut holders = Vec::new();
+    for task in tasks {
+        holders.push(task.await.expect("task").expect("claim").alert_id);
+    }
+    holders.dedup();
+    assert_eq!(holders.len(), 1, "every caller sees the one winner: {holders:?}");
 }

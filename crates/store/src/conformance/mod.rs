@@ -98,6 +98,8 @@ macro_rules! store_conformance_suite {
             alert_state_upserts,
             share_revocation_ends_the_token_not_the_artifact,
             artifacts_expire_with_their_tokens,
+            alert_dedup_claims_once_until_expiry,
+            alert_dedup_concurrent_claims_have_one_winner,
             tenants_are_isolated,
             usage_adds_are_atomic,
             edges_merge_by_caller_and_peer,

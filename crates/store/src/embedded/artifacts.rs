@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{
-    ALERT_STATES, ARTIFACT_EXPIRY, ARTIFACT_LISTING, ARTIFACTS, EmbeddedStore, SHARE_TOKENS, codec, engine_error, keys,
-    open, put, read_err, share_ends,
+    ALERT_DEDUP, ALERT_STATES, ARTIFACT_EXPIRY, ARTIFACT_LISTING, ARTIFACTS, EmbeddedStore, SHARE_TOKENS, codec, engine_error,
+    keys, open, put, read_err, remove, share_ends,
 };
-use crate::api::{AlertState, ArtifactStore, ArtifactSummary, EndedShare, StoreError, StoredArtifact};
+use crate::api::{AlertState, ArtifactStore, ArtifactSummary, DedupClaim, EndedShare, StoreError, StoredArtifact};
 
 fn summary(artifact: &StoredArtifact) -> ArtifactSummary {
     ArtifactSummary {
@@ -171,6 +171,58 @@ impl ArtifactStore for EmbeddedStore {
             get_value(db, ALERT_STATES, &row_key)?
                 .map(|value| codec::from_json("alert state", &value))
                 .transpose()
+        })
+        .await
+    }
+
+    async fn claim_alert_dedup(&self, claim: &DedupClaim, now_unix_ns: u64) -> Result<DedupClaim, StoreError> {
+        let row_key = keys::tenant_id_key(&claim.tenant_id, &claim.dedup_key);
+        let claim = claim.clone();
+        // One write transaction at a time: the read and the insert are atomic.
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
+            let holder = {
+                let mut rows = open(&txn, ALERT_DEDUP)?;
+                let existing = rows
+                    .get(row_key.as_slice())
+                    .map_err(read_err)?
+                    .map(|value| value.value().to_vec());
+                let existing: Option<DedupClaim> = existing
+                    .map(|value| codec::from_json("dedup claim", &value))
+                    .transpose()?;
+                match existing {
+                    Some(held) if held.expires_at_unix_ns > now_unix_ns => held,
+                    _ => {
+                        put(&mut rows, &row_key, &codec::to_json("dedup claim", &claim)?)?;
+                        claim
+                    }
+                }
+            };
+            txn.commit().map_err(|err| engine_error("store commit", err))?;
+            Ok(holder)
+        })
+        .await
+    }
+
+    async fn release_alert_dedup(&self, tenant_id: &str, dedup_key: &str, alert_id: &str) -> Result<(), StoreError> {
+        let row_key = keys::tenant_id_key(tenant_id, dedup_key);
+        let alert_id = alert_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
+            {
+                let mut rows = open(&txn, ALERT_DEDUP)?;
+                let existing = rows
+                    .get(row_key.as_slice())
+                    .map_err(read_err)?
+                    .map(|value| value.value().to_vec());
+                if let Some(value) = existing {
+                    let held: DedupClaim = codec::from_json("dedup claim", &value)?;
+                    if held.alert_id == alert_id {
+                        remove(&mut rows, &row_key)?;
+                    }
+                }
+            }
+            txn.commit().map_err(|err| engine_error("store commit", err))
         })
         .await
     }

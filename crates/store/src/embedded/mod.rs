@@ -60,10 +60,12 @@ const SHARE_ENDS: TableDef = TableDefinition::new("share_ends");
 /// `(tenant, inverted created_at, artifact_id)` → summary JSON.
 const ARTIFACT_LISTING: TableDef = TableDefinition::new("artifact_listing");
 const ALERT_STATES: TableDef = TableDefinition::new("alert_states");
+/// `(tenant, dedup_key)` → dedup claim JSON.
+const ALERT_DEDUP: TableDef = TableDefinition::new("alert_dedup");
 const USAGE: TableDef = TableDefinition::new("usage");
 const EDGES: TableDef = TableDefinition::new("edges");
 
-const ALL_TABLES: [TableDef; 18] = [
+const ALL_TABLES: [TableDef; 19] = [
     EVENTS,
     EVENTS_BY_TIME,
     EVENTS_BY_SERVICE,
@@ -80,6 +82,7 @@ const ALL_TABLES: [TableDef; 18] = [
     SHARE_ENDS,
     ARTIFACT_LISTING,
     ALERT_STATES,
+    ALERT_DEDUP,
     USAGE,
     EDGES,
 ];

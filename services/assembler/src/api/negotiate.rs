@@ -42,7 +42,26 @@ fn parse_q(text: &str) -> u32 {
     (whole + fraction).min(1000)
 }
 
+/// Link unfurlers (chat apps fetching a pasted link for its preview) that
+/// do not always ask for HTML but read its Open Graph tags.
+const UNFURLERS: [&str; 6] = [
+    "slackbot",
+    "slack-imgproxy",
+    "facebookexternalhit",
+    "twitterbot",
+    "discordbot",
+    "linkedinbot",
+];
+
 pub fn wants_html(headers: &HeaderMap) -> bool {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if UNFURLERS.iter().any(|bot| agent.contains(bot)) {
+        return true;
+    }
     let Some(accept) = headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()) else {
         return false;
     };
@@ -74,6 +93,18 @@ mod tests {
         assert!(!with_accept("text/html;q=0"));
         assert!(!with_accept("text/html;q=abc"));
         assert!(!wants_html(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn link_unfurlers_get_html_whatever_they_accept() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::USER_AGENT, HeaderValue::from_static("curl/8.5"));
+        assert!(!wants_html(&headers));
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::from_static("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"),
+        );
+        assert!(wants_html(&headers));
     }
 
     #[test]

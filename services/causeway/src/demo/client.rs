@@ -133,6 +133,40 @@ impl Gateway {
         }
     }
 
+    /// `POST /api/v1/integrations/pagerduty`, signed as PagerDuty signs
+    /// (`X-PagerDuty-Signature: v1=<hex HMAC-SHA256 of the body>`).
+    pub async fn fire_pagerduty(&self, webhook: &Value, secret: &str) -> anyhow::Result<String> {
+        let body = serde_json::to_vec(webhook).context("encoding the webhook")?;
+        let signature = format!("v1={}", causeway_gateway::sign_hex(secret, &[&body]));
+        let response = self
+            .http
+            .post(format!("{}/api/v1/integrations/pagerduty", self.base))
+            .header("content-type", "application/json")
+            .header("X-PagerDuty-Signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(|err| self.transport_error(err))?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            let body = response.text().await.unwrap_or_default();
+            bail!(
+                "the pagerduty webhook was refused ({}); the tenant's [tenants.integrations.pagerduty] \
+                 signing_secrets must hold --pagerduty-secret (docs/integrations.md)",
+                body.trim()
+            );
+        }
+        let body: Value = self
+            .accept(response, "the pagerduty webhook")
+            .await?
+            .json()
+            .await
+            .context("reading the webhook answer")?;
+        match body.pointer("/alerts/0/alert_id").and_then(Value::as_str) {
+            Some(id) => Ok(id.to_owned()),
+            None => bail!("the webhook answer has no alert id: {body}"),
+        }
+    }
+
     /// `GET /api/v1/alerts/{id}`; `None` while the alert is not visible yet.
     pub async fn alert_state(&self, alert_id: &str) -> anyhow::Result<Option<Value>> {
         let response = self

@@ -1,23 +1,18 @@
-//! `POST /api/v1/alerts`: the generic alert (DESIGN §4). The alert's
-//! `pending` state is stored before the alert is published, so the
-//! assembler's later `assembled` state can never be overwritten by it.
+//! `POST /api/v1/alerts`: the generic alert (DESIGN §4). A `fired_at`
+//! outside the tenant's window is refused; a repeated `dedup_key` within
+//! the dedup window answers the first alert (200) instead of a new one (202).
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use causeway_bus::{Record, headers as record_headers};
-use causeway_model::{Alert, proto};
-use causeway_store::{AlertPhase, AlertState};
-use prost::Message;
-use serde_json::json;
+use causeway_model::Alert;
 
 use super::body::{read_body, require_json};
 use super::{ROUTE_ALERTS, answer, tenant_of};
-use crate::clock::now_unix_ns;
+use crate::alert_intake::{Accepted, accept, check_window, new_alert_id};
 use crate::error::IngestError;
-use crate::ingest::{publish, store_error};
 use crate::state::GatewayState;
 
 pub(super) async fn alert_intake(State(state): State<GatewayState>, headers: HeaderMap, body: Body) -> Response {
@@ -28,35 +23,12 @@ async fn alert_intake_inner(state: &GatewayState, headers: &HeaderMap, body: Bod
     let tenant = tenant_of(state, headers)?;
     require_json(headers)?;
     let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let alert_id = uuid::Uuid::new_v4().to_string();
-    let alert = Alert::from_generic_json(&bytes, &tenant.id, alert_id.clone())?;
-    let artifacts = &state.deps().artifacts;
-    let mut alert_state = AlertState {
-        alert_id: alert_id.clone(),
-        tenant_id: tenant.id.clone(),
-        state: AlertPhase::Pending,
-        artifact_id: None,
-        share_token: None,
-        error: None,
-        updated_at_unix_ns: now_unix_ns(),
+    let alert = Alert::from_generic_json(&bytes, &tenant.id, new_alert_id())?;
+    check_window(state, &alert)?;
+    let accepted = accept(state, &alert).await?;
+    let status = match accepted {
+        Accepted::New { .. } => StatusCode::ACCEPTED,
+        Accepted::Duplicate { .. } => StatusCode::OK,
     };
-    artifacts
-        .put_alert_state(&alert_state)
-        .await
-        .map_err(|err| store_error(state, err))?;
-    let record = Record::new(tenant.id.clone(), proto::v1::Alert::from(&alert).encode_to_vec())
-        .with_header(record_headers::RECORD_TYPE, record_headers::TYPE_ALERT_PROTO)
-        .with_header(record_headers::SCHEMA_VERSION, record_headers::SCHEMA_V1);
-    if let Err(err) = publish(state, &state.deps().topics.alerts, vec![record]).await {
-        // The sender retries under a new id; this one will never assemble.
-        alert_state.state = AlertPhase::Failed;
-        alert_state.error = Some(format!("not accepted: {err}; the sender was asked to retry"));
-        alert_state.updated_at_unix_ns = now_unix_ns();
-        if let Err(store_err) = artifacts.put_alert_state(&alert_state).await {
-            tracing::warn!(alert_id, error = %store_err, "could not mark the unpublished alert failed");
-        }
-        return Err(err);
-    }
-    tracing::info!(tenant = %tenant.id, alert_id, service = %alert.service, "alert accepted");
-    Ok((StatusCode::ACCEPTED, Json(json!({"alert_id": alert_id}))).into_response())
+    Ok((status, Json(accepted.body(state))).into_response())
 }

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use causeway_bus::{Bus, BusError, Consumer, Delivery, PartitionEnd, Record, TopicSpec, Topics, open_bus};
-use causeway_gateway::{GatewayConfig, GatewayDeps, run};
+use causeway_gateway::{AlertSettings, GatewayConfig, GatewayDeps, run};
 use causeway_model::{CausalEvent, decode_ce_batch};
+use causeway_runtime::integrations::{IntegrationsConfig, LabelConfig, PagerDutyConfig, SlackConfig, TokenConfig};
 use causeway_runtime::tenants::{Plan, TenantConfig, TenantRegistry, hash_api_key};
 use causeway_store::{Stores, open_stores};
 use serde_json::{Value, json};
@@ -20,6 +21,17 @@ pub const ACME_KEY: &str = "cw_acme_test_key";
 /// A tenant on the free plan with a quota of 5 CEs a month.
 pub const TINY_KEY: &str = "cw_tiny_test_key";
 pub const TINY_QUOTA: u64 = 5;
+
+/// Integration credentials of `acme` (read by the gateway from files, as a
+/// deployment would by reference). Two PagerDuty secrets: mid-rotation.
+pub const PD_SECRET: &str = "pd-secret-current";
+pub const PD_OLD_SECRET: &str = "pd-secret-previous";
+pub const OPSGENIE_TOKEN: &str = "og-token-acme";
+pub const ALERTMANAGER_TOKEN: &str = "am-token-acme";
+pub const GRAFANA_TOKEN: &str = "gf-token-acme";
+pub const SLACK_SECRET: &str = "slack-signing-secret-acme";
+/// `tiny`'s PagerDuty secret: its map is required, with "Checkout API" only.
+pub const TINY_PD_SECRET: &str = "pd-secret-tiny";
 
 /// The real bus, or `Full` while `full` is set: the only way to make the
 /// backpressure path deterministic.
@@ -58,6 +70,49 @@ impl Bus for SwitchableBus {
     }
 }
 
+/// A secret reference to a file holding `value`.
+fn secret_file(dir: &std::path::Path, name: &str, value: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{value}\n")).unwrap();
+    format!("file:{}", path.display())
+}
+
+fn with_integrations(mut tenant: TenantConfig, dir: &std::path::Path) -> TenantConfig {
+    let file = |name: &str, value: &str| secret_file(dir, name, value);
+    let label = |name: &str, value: &str| LabelConfig {
+        tokens: vec![file(name, value)],
+        service_label: "service".into(),
+        services: Default::default(),
+        require_mapping: false,
+    };
+    if tenant.id == "acme" {
+        tenant.integrations = IntegrationsConfig {
+            pagerduty: Some(PagerDutyConfig {
+                signing_secrets: vec![file("pd-old", PD_OLD_SECRET), file("pd", PD_SECRET)],
+                services: [("API Service".to_owned(), "checkout".to_owned())].into(),
+                require_mapping: false,
+            }),
+            opsgenie: Some(TokenConfig {
+                tokens: vec![file("og", OPSGENIE_TOKEN)],
+                ..TokenConfig::default()
+            }),
+            alertmanager: Some(label("am", ALERTMANAGER_TOKEN)),
+            grafana: Some(label("gf", GRAFANA_TOKEN)),
+            slack: Some(SlackConfig {
+                signing_secrets: vec![file("slack", SLACK_SECRET)],
+                notice_webhook_url: None,
+            }),
+        };
+    } else {
+        tenant.integrations.pagerduty = Some(PagerDutyConfig {
+            signing_secrets: vec![file("pd-tiny", TINY_PD_SECRET)],
+            services: [("Checkout API".to_owned(), "checkout".to_owned())].into(),
+            require_mapping: true,
+        });
+    }
+    tenant
+}
+
 pub struct Gateway {
     pub http: String,
     pub grpc: String,
@@ -78,6 +133,7 @@ fn tenant(id: &str, key: &str, quota: Option<u64>) -> TenantConfig {
         monthly_ce_quota: quota,
         retention_days: None,
         pre_arm_seconds: None,
+        integrations: Default::default(),
     }
 }
 
@@ -112,8 +168,8 @@ impl Gateway {
         });
         let registry = TenantRegistry::new(
             &[
-                tenant("acme", ACME_KEY, None),
-                tenant("tiny", TINY_KEY, Some(TINY_QUOTA)),
+                with_integrations(tenant("acme", ACME_KEY, None), dir.path()),
+                with_integrations(tenant("tiny", TINY_KEY, Some(TINY_QUOTA)), dir.path()),
             ],
             None,
         )
@@ -124,6 +180,7 @@ impl Gateway {
             tenants: Arc::new(registry),
             topology: stores.topology.clone(),
             artifacts: stores.artifacts.clone(),
+            alerts: AlertSettings::default(),
         };
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -245,4 +302,54 @@ pub fn sdk_batch(events: Vec<Value>) -> Value {
 /// A fresh UUIDv4 text.
 pub fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A loopback HTTP server standing in for a webhook receiver (Slack's
+/// `response_url`, an incoming webhook): records every JSON body posted.
+pub struct Recorder {
+    pub url: String,
+    pub posts: Arc<std::sync::Mutex<Vec<Value>>>,
+    task: JoinHandle<()>,
+}
+
+impl Recorder {
+    pub async fn start() -> Recorder {
+        let posts: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+        let seen = posts.clone();
+        let router = axum::Router::new().route(
+            "/hook/{*rest}",
+            axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(body);
+                    "ok"
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook/T0001/B0001/secretpart", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Recorder { url, posts, task }
+    }
+
+    pub fn posts(&self) -> Vec<Value> {
+        self.posts.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` bodies arrived (or the deadline passes).
+    pub async fn wait_for(&self, n: usize, deadline: Duration) -> Vec<Value> {
+        let started = std::time::Instant::now();
+        while self.posts().len() < n && started.elapsed() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.posts()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
