@@ -279,7 +279,9 @@ async fn every_provider_payload_becomes_an_artifact_and_slack_hears_once() {
     );
     let page = page.text().await.expect("text");
     assert!(
-        page.contains("<meta property=\"og:title\" content=\"A little bump in the road — pricing HTTP_IN 500 broke first\">"),
+        page.contains(
+            "<meta property=\"og:title\" content=\"A little bump in the road — pricing HTTP_IN 500 broke first\">"
+        ),
         "{page}"
     );
     assert!(

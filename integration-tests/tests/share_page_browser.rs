@@ -5,7 +5,7 @@
 //! gap rows; the coverage scorecard draws and lists the demo's ghost.
 //! Screenshots land in the target dir (`share-page*.png`, `scorecard.png`).
 
-use causeway::demo::{DemoArgs, drive};
+use causeway::demo::{AlertVia, DemoArgs, drive};
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, browser, now_unix_ns, sdk_batch, start_standalone};
 use serde_json::{Value, json};
 
@@ -46,6 +46,8 @@ async fn share_page_opens_in_a_real_browser() {
         wait_seconds: 30,
         json: false,
         no_color: true,
+        alert_via: AlertVia::Generic,
+        pagerduty_secret: None,
     })
     .await
     .expect("demo runs");

@@ -11,16 +11,16 @@ mod consume;
 mod ids;
 mod materialize;
 mod metrics_names;
+mod notify;
 mod page;
 mod retention;
 mod select;
 mod window_wait;
-mod notify;
 
 pub use api::{ReadApiState, http_router};
 pub use config::AssemblerConfig;
 pub use consume::{AssemblerDeps, run};
 pub use materialize::{Materialized, materialize};
 pub use metrics_names::describe_metrics;
-pub use page::{GoneReason, ShareView, gone_page, share_page};
 pub use notify::{Notifier, notice_body};
+pub use page::{GoneReason, ShareView, gone_page, share_page};

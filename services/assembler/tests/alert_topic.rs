@@ -131,12 +131,14 @@ async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
         })
         .collect();
     bus.ensure_topics(&specs).await.expect("topics");
+    let tenants = Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants"));
     let deps = AssemblerDeps {
         bus: bus.clone(),
         topics: topics.clone(),
         window: stores.window.clone(),
         artifacts: stores.artifacts.clone(),
-        tenants: Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants")),
+        tenants: tenants.clone(),
+        notifier: causeway_assembler::Notifier::new(tenants),
     };
     let config = AssemblerConfig {
         settle_ms: 200,
@@ -146,22 +148,33 @@ async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
     let task = tokio::spawn(run(config, deps, token.clone()));
 
     let future = r#"{"service":"web","fired_at":"2200-01-01T00:00:00Z","title":"from the future"}"#;
-    let now = format!(r#"{{"service":"web","fired_at":{},"title":"right now"}}"#, now_unix_ns());
+    let now = format!(
+        r#"{{"service":"web","fired_at":{},"title":"right now"}}"#,
+        now_unix_ns()
+    );
     let records = [future.to_owned(), now]
         .into_iter()
         .map(|body| {
-            Record::new(b"dev".to_vec(), body.into_bytes())
-                .with_header(headers::RECORD_TYPE, headers::TYPE_ALERT_JSON)
+            Record::new(b"dev".to_vec(), body.into_bytes()).with_header(headers::RECORD_TYPE, headers::TYPE_ALERT_JSON)
         })
         .collect();
     bus.publish(&topics.alerts, records).await.expect("publish alerts");
 
-    let mut artifacts = bus.subscribe(&topics.artifacts, "test-reader").await.expect("subscribe");
-    let mut dead = bus.subscribe(&topics.dead_letter, "test-dead").await.expect("subscribe");
+    let mut artifacts = bus
+        .subscribe(&topics.artifacts, "test-reader")
+        .await
+        .expect("subscribe");
+    let mut dead = bus
+        .subscribe(&topics.dead_letter, "test-dead")
+        .await
+        .expect("subscribe");
     let deadline = Instant::now() + Duration::from_secs(20);
     let (mut published, mut refused) = (None, None);
     while published.is_none() || refused.is_none() {
-        assert!(Instant::now() < deadline, "artifact {published:?}, dead letter {refused:?}");
+        assert!(
+            Instant::now() < deadline,
+            "artifact {published:?}, dead letter {refused:?}"
+        );
         if let Some(delivery) = artifacts.poll(1, Duration::from_millis(100)).await.expect("poll").pop() {
             published = Some(v1::Artifact::decode(delivery.record.value.as_slice()).expect("artifact protobuf"));
         }
@@ -172,7 +185,10 @@ async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
     let artifact: serde_json::Value =
         serde_json::from_slice(&published.expect("artifact").canonical_json).expect("json");
     assert_eq!(artifact["alert"]["title"], "right now");
-    assert!(refused.expect("dead letter").contains("from the future"), "the refused record is the future alert");
+    assert!(
+        refused.expect("dead letter").contains("from the future"),
+        "the refused record is the future alert"
+    );
     token.cancel();
     task.await.expect("join").expect("assembler");
 }

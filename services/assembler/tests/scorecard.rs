@@ -23,6 +23,7 @@ fn tenant(id: &str, key: &str) -> TenantConfig {
         monthly_ce_quota: None,
         retention_days: None,
         pre_arm_seconds: None,
+        integrations: Default::default(),
     }
 }
 

@@ -8,7 +8,7 @@ mod gateway {
     mod grpc_ingest;
     pub mod harness;
     mod http_ingest;
-    mod record_size;
     mod integrations;
+    mod record_size;
     mod rejections;
 }

@@ -140,7 +140,12 @@ async fn writes_window_dead_letters_poison_and_resumes_after_restart() {
     let ends = harness.bus.end_offsets(&harness.topics.ce).await.expect("ends");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let progress = harness.stores.window.progress(&harness.topics.ce).await.expect("progress");
+        let progress = harness
+            .stores
+            .window
+            .progress(&harness.topics.ce)
+            .await
+            .expect("progress");
         let caught_up = ends.iter().all(|end| {
             end.end_offset == 0
                 || progress
@@ -150,7 +155,10 @@ async fn writes_window_dead_letters_poison_and_resumes_after_restart() {
         if caught_up {
             break;
         }
-        assert!(Instant::now() < deadline, "progress {progress:?} never reached {ends:?}");
+        assert!(
+            Instant::now() < deadline,
+            "progress {progress:?} never reached {ends:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     token.cancel();

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{
-    ALERT_DEDUP, ALERT_STATES, ARTIFACT_EXPIRY, ARTIFACT_LISTING, ARTIFACTS, EmbeddedStore, SHARE_TOKENS, codec, engine_error,
-    keys, open, put, read_err, remove, share_ends,
+    ALERT_DEDUP, ALERT_STATES, ARTIFACT_EXPIRY, ARTIFACT_LISTING, ARTIFACTS, EmbeddedStore, SHARE_TOKENS, codec,
+    engine_error, keys, open, put, read_err, remove, share_ends,
 };
 use crate::api::{AlertState, ArtifactStore, ArtifactSummary, DedupClaim, EndedShare, StoreError, StoredArtifact};
 

@@ -7,14 +7,14 @@ use async_trait::async_trait;
 
 use super::ScyllaStore;
 use super::exec::{big, corrupt, unbig};
-use crate::api::{AlertState, ArtifactStore, ArtifactSummary, StoreError, StoredArtifact};
+use crate::api::{AlertState, ArtifactStore, ArtifactSummary, DedupClaim, EndedShare, StoreError, StoredArtifact};
 
 /// Artifacts and tokens live as long as the retention says (0: forever).
 fn artifact_ttl(store: &ScyllaStore) -> i32 {
     i32::try_from(store.inner.config.artifact_ttl_days.saturating_mul(86_400)).unwrap_or(i32::MAX)
 }
 
-type ArtifactRow = (String, String, i64, String, String, Vec<u8>);
+type ArtifactRow = (String, String, i64, String, String, Vec<u8>, Option<i64>);
 type ListingRow = (String, String, String, i64, String);
 
 #[async_trait]
@@ -35,6 +35,7 @@ impl ArtifactStore for ScyllaStore {
                     &artifact.digest,
                     &artifact.share_token,
                     &artifact.canonical_json,
+                    artifact.expires_at_unix_ns.map(big),
                     ttl,
                 ),
             )
@@ -92,6 +93,7 @@ impl ArtifactStore for ScyllaStore {
             ),
         )
         .await?;
+        self.index_artifact_expiry(artifact).await?;
         Ok(())
     }
 
@@ -104,7 +106,7 @@ impl ArtifactStore for ScyllaStore {
             )
             .await?;
         Ok(row.map(
-            |(alert_id, service, created, digest, share_token, canonical_json)| StoredArtifact {
+            |(alert_id, service, created, digest, share_token, canonical_json, expires)| StoredArtifact {
                 artifact_id: artifact_id.to_owned(),
                 tenant_id: tenant_id.to_owned(),
                 alert_id,
@@ -113,8 +115,29 @@ impl ArtifactStore for ScyllaStore {
                 digest,
                 share_token,
                 canonical_json,
+                expires_at_unix_ns: expires.map(unbig),
             },
         ))
+    }
+
+    async fn revoke_share(&self, tenant_id: &str, artifact_id: &str, at_unix_ns: u64) -> Result<bool, StoreError> {
+        self.revoke_share_cql(tenant_id, artifact_id, at_unix_ns).await
+    }
+
+    async fn ended_share(&self, token: &str) -> Result<Option<EndedShare>, StoreError> {
+        self.ended_share_cql(token).await
+    }
+
+    async fn expire_artifacts(&self, now_unix_ns: u64) -> Result<u64, StoreError> {
+        self.expire_artifacts_cql(now_unix_ns).await
+    }
+
+    async fn claim_alert_dedup(&self, claim: &DedupClaim, now_unix_ns: u64) -> Result<DedupClaim, StoreError> {
+        self.claim_alert_dedup_cql(claim, now_unix_ns).await
+    }
+
+    async fn release_alert_dedup(&self, tenant_id: &str, dedup_key: &str, alert_id: &str) -> Result<(), StoreError> {
+        self.release_alert_dedup_cql(tenant_id, dedup_key, alert_id).await
     }
 
     async fn get_by_share_token(&self, token: &str) -> Result<Option<StoredArtifact>, StoreError> {

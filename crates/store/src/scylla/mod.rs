@@ -10,6 +10,7 @@
 //! marked idempotent where repeating it changes nothing, and runs under a
 //! per-process bound on statements in flight.
 
+mod artifact_ends;
 mod artifacts;
 mod exec;
 mod migrate;

@@ -67,7 +67,7 @@ impl ScyllaStore {
 
     /// The TTL of a row expiring at `expires_at`: the time left by the wall
     /// clock plus grace; 0 (none) for "never".
-    fn ttl(&self, expires_at: u64) -> i32 {
+    pub(crate) fn ttl(&self, expires_at: u64) -> i32 {
         if expires_at >= i64::MAX as u64 {
             return 0;
         }
@@ -146,7 +146,12 @@ impl ScyllaStore {
 
     /// Runs `expire` over one kind's due buckets; `per_bucket` handles one
     /// bucket and returns how many rows it removed.
-    async fn expire_kind<'a, F>(&'a self, kind: &'static str, now: u64, per_bucket: F) -> Result<u64, StoreError>
+    pub(crate) async fn expire_kind<'a, F>(
+        &'a self,
+        kind: &'static str,
+        now: u64,
+        per_bucket: F,
+    ) -> Result<u64, StoreError>
     where
         F: Fn(i64) -> BoxFuture<'a, Result<u64, StoreError>>,
     {

@@ -11,7 +11,6 @@ use causeway_model::Alert;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::StoredArtifact;
 
-pub(crate) use slack::lead_text;
 pub use slack::notice_body;
 
 /// Posts notices for stored artifacts; cheap to clone.
