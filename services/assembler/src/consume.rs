@@ -70,49 +70,79 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
     let mut in_flight: JoinSet<(Delivery, Outcome)> = JoinSet::new();
     let mut order = AckOrder::default();
     let max = config.max_concurrent_alerts.max(1);
+    // A bus poll is not cancel-safe (records it took from the client would
+    // be lost until a restart), so it is never raced against finishing
+    // tasks: finished ones are collected between polls, and the poll is
+    // short while alerts are in hand.
     let result: anyhow::Result<()> = loop {
-        // Computed before the select: its branches borrow `in_flight`.
+        let mut failed = None;
+        while let Some(joined) = in_flight.try_join_next() {
+            if let Err(err) = acknowledge(consumer.as_mut(), &mut order, joined).await {
+                failed = Some(err);
+                break;
+            }
+        }
+        if let Some(err) = failed {
+            break Err(err);
+        }
         let room = max.saturating_sub(in_flight.len());
-        let busy = !in_flight.is_empty();
-        tokio::select! {
-            () = shutdown.cancelled() => break Ok(()),
-            Some(joined) = in_flight.join_next(), if busy => {
-                let (delivery, outcome) = joined.context("an alert task panicked")?;
-                if let Some(ack) = order.finish(&delivery, outcome == Outcome::Finished) {
-                    consumer.ack(&ack).await.context("acknowledging an alert")?;
-                }
-            }
-            polled = consumer.poll(room, Duration::from_millis(250)), if room > 0 => {
-                let deliveries = match polled {
-                    Ok(deliveries) => deliveries,
-                    Err(err) if err.is_retryable() => {
-                        tracing::warn!(error = %err, "alert poll failed, retrying");
-                        tokio::time::sleep(Duration::from_millis(250)).await;
-                        continue;
+        if room == 0 {
+            tokio::select! {
+                () = shutdown.cancelled() => break Ok(()),
+                Some(joined) = in_flight.join_next() => {
+                    if let Err(err) = acknowledge(consumer.as_mut(), &mut order, joined).await {
+                        break Err(err);
                     }
-                    Err(err) => break Err(anyhow::Error::new(err).context("polling the alert topic")),
-                };
-                if deliveries.is_empty()
-                    && in_flight.is_empty()
-                    && let Ok(lag) = consumer.lag().await
-                {
-                    metrics::gauge!(CONSUMER_LAG).set(lag as f64);
-                }
-                metrics::counter!(ALERTS_CONSUMED).increment(deliveries.len() as u64);
-                for delivery in deliveries {
-                    order.start(&delivery);
-                    let (config, deps, shutdown) = (Arc::clone(&config), Arc::clone(&deps), shutdown.clone());
-                    in_flight.spawn(async move {
-                        let outcome = handle(&config, &deps, &delivery, &shutdown).await;
-                        (delivery, outcome)
-                    });
                 }
             }
+            continue;
+        }
+        let wait = Duration::from_millis(if in_flight.is_empty() { 250 } else { 20 });
+        let polled = tokio::select! {
+            () = shutdown.cancelled() => break Ok(()),
+            polled = consumer.poll(room, wait) => polled,
+        };
+        let deliveries = match polled {
+            Ok(deliveries) => deliveries,
+            Err(err) if err.is_retryable() => {
+                tracing::warn!(error = %err, "alert poll failed, retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            Err(err) => break Err(anyhow::Error::new(err).context("polling the alert topic")),
+        };
+        if deliveries.is_empty()
+            && in_flight.is_empty()
+            && let Ok(lag) = consumer.lag().await
+        {
+            metrics::gauge!(CONSUMER_LAG).set(lag as f64);
+        }
+        metrics::counter!(ALERTS_CONSUMED).increment(deliveries.len() as u64);
+        for delivery in deliveries {
+            order.start(&delivery);
+            let (config, deps, shutdown) = (Arc::clone(&config), Arc::clone(&deps), shutdown.clone());
+            in_flight.spawn(async move {
+                let outcome = handle(&config, &deps, &delivery, &shutdown).await;
+                (delivery, outcome)
+            });
         }
     };
     expiry.abort();
     drain(&config, consumer.as_mut(), &mut in_flight, &mut order).await;
     result
+}
+
+/// Records a finished alert and acknowledges what is now in order.
+async fn acknowledge(
+    consumer: &mut dyn Consumer,
+    order: &mut AckOrder,
+    joined: Result<(Delivery, Outcome), tokio::task::JoinError>,
+) -> anyhow::Result<()> {
+    let (delivery, outcome) = joined.context("an alert task panicked")?;
+    if let Some(ack) = order.finish(&delivery, outcome == Outcome::Finished) {
+        consumer.ack(&ack).await.context("acknowledging an alert")?;
+    }
+    Ok(())
 }
 
 /// Finishes the alerts in hand (those still settling give up at once and
