@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use causeway_assembler::{AssemblerConfig, AssemblerDeps, run};
-use causeway_bus::{Record, TopicSpec, Topics, headers, open_bus};
+use causeway_bus::{Bus, Record, TopicSpec, Topics, headers, open_bus};
 use causeway_model::proto::v1;
 use causeway_runtime::clock::now_unix_ns;
 use causeway_runtime::tenants::TenantRegistry;
@@ -14,16 +14,24 @@ use causeway_store::{AlertPhase, AlertState, open_stores};
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let bus = open_bus(&format!("embedded://{}", dir.path().join("bus").display()))
+/// An assembler on the embedded bus and store under `dir`, with one-partition
+/// topics named `<prefix>.*`, running until the returned token is cancelled.
+struct Running {
+    bus: Arc<dyn Bus>,
+    stores: causeway_store::Stores,
+    topics: Topics,
+    token: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start(dir: &std::path::Path, prefix: &str, settle_ms: u64) -> Running {
+    let bus = open_bus(&format!("embedded://{}", dir.join("bus").display()))
         .await
         .expect("bus");
-    let stores = open_stores(&format!("embedded://{}", dir.path().join("store").display()))
+    let stores = open_stores(&format!("embedded://{}", dir.join("store").display()))
         .await
         .expect("store");
-    let topics = Topics::with_prefix("t");
+    let topics = Topics::with_prefix(prefix);
     let specs: Vec<TopicSpec> = topics
         .all()
         .iter()
@@ -44,11 +52,30 @@ async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
         notifier: causeway_assembler::Notifier::new(tenants),
     };
     let config = AssemblerConfig {
-        settle_ms: 1_500,
+        settle_ms,
         ..AssemblerConfig::default()
     };
     let token = CancellationToken::new();
     let task = tokio::spawn(run(config, deps, token.clone()));
+    Running {
+        bus,
+        stores,
+        topics,
+        token,
+        task,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Running {
+        bus,
+        stores,
+        topics,
+        token,
+        task,
+    } = start(dir.path(), "t", 1_500).await;
 
     let body = format!(
         r#"{{"service":"web","fired_at":{},"title":"from the topic","source":"alertmanager"}}"#,
@@ -99,14 +126,18 @@ async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
 /// Whether some alert of tenant `dev` is in `phase` (the id is not known
 /// until the artifact is published).
 async fn any_state(stores: &causeway_store::Stores, body: &str, phase: AlertPhase) -> bool {
-    // The alert id is "topic-" + a hash of the record's position (offset 0
-    // of partition 0 of `t.alerts`), key and value.
+    let id = json_alert_id("t.alerts", 0, body);
+    matches!(stores.artifacts.get_alert_state("dev", &id).await, Ok(Some(AlertState { state, .. })) if state == phase)
+}
+
+/// The id of a JSON alert of tenant `dev` at `offset` of partition 0:
+/// "topic-" + a hash of the record's position, key and value.
+fn json_alert_id(topic: &str, offset: u64, body: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
-    hash.update(b"t.alerts/0/0\0dev\0");
+    hash.update(format!("{topic}/0/{offset}\0dev\0").as_bytes());
     hash.update(body.as_bytes());
-    let id = format!("topic-{}", &hex::encode(hash.finalize())[..32]);
-    matches!(stores.artifacts.get_alert_state("dev", &id).await, Ok(Some(AlertState { state, .. })) if state == phase)
+    format!("topic-{}", &hex::encode(hash.finalize())[..32])
 }
 
 /// An alert from the year 2200 on the topic is refused and dead-lettered at
@@ -114,38 +145,13 @@ async fn any_state(stores: &causeway_store::Stores, body: &str, phase: AlertPhas
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let bus = open_bus(&format!("embedded://{}", dir.path().join("bus").display()))
-        .await
-        .expect("bus");
-    let stores = open_stores(&format!("embedded://{}", dir.path().join("store").display()))
-        .await
-        .expect("store");
-    let topics = Topics::with_prefix("f");
-    let specs: Vec<TopicSpec> = topics
-        .all()
-        .iter()
-        .map(|name| TopicSpec {
-            name: (*name).to_owned(),
-            partitions: 1,
-            replication: 1,
-        })
-        .collect();
-    bus.ensure_topics(&specs).await.expect("topics");
-    let tenants = Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants"));
-    let deps = AssemblerDeps {
-        bus: bus.clone(),
-        topics: topics.clone(),
-        window: stores.window.clone(),
-        artifacts: stores.artifacts.clone(),
-        tenants: tenants.clone(),
-        notifier: causeway_assembler::Notifier::new(tenants),
-    };
-    let config = AssemblerConfig {
-        settle_ms: 200,
-        ..AssemblerConfig::default()
-    };
-    let token = CancellationToken::new();
-    let task = tokio::spawn(run(config, deps, token.clone()));
+    let Running {
+        bus,
+        stores,
+        topics,
+        token,
+        task,
+    } = start(dir.path(), "f", 200).await;
 
     let future = r#"{"service":"web","fired_at":"2200-01-01T00:00:00Z","title":"from the future"}"#;
     let now = format!(
@@ -188,6 +194,18 @@ async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
     assert!(
         refused.expect("dead letter").contains("from the future"),
         "the refused record is the future alert"
+    );
+    // Its state says why, for whoever asks `GET /api/v1/alerts/{id}`.
+    let state = stores
+        .artifacts
+        .get_alert_state("dev", &json_alert_id("f.alerts", 0, future))
+        .await
+        .expect("read")
+        .expect("the refused alert has a state");
+    assert_eq!(state.state, AlertPhase::Failed);
+    assert!(
+        state.error.as_deref().is_some_and(|e| e.contains("fired_at")),
+        "{state:?}"
     );
     token.cancel();
     task.await.expect("join").expect("assembler");
