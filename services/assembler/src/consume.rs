@@ -217,15 +217,26 @@ async fn handle(
     if shutdown.is_cancelled() && settle_remaining(config, &alert) > Duration::ZERO {
         return Outcome::Left;
     }
-    let max_wait = Duration::from_millis(config.max_settle_ms);
-    let progress = wait_for_window(
-        deps.bus.as_ref(),
-        deps.window.as_ref(),
-        &deps.topics.ce,
-        max_wait,
-        shutdown,
-    )
-    .await;
+    // A redelivered alert that was assembled gets its stored artifact back:
+    // the window's progress no longer matters to it.
+    let progress = if already_assembled {
+        causeway_assembly::WindowProgress::default()
+    } else {
+        let max_wait = Duration::from_millis(config.max_settle_ms);
+        wait_for_window(
+            deps.bus.as_ref(),
+            deps.window.as_ref(),
+            &deps.topics.ce,
+            max_wait,
+            shutdown,
+        )
+        .await
+    };
+    // Stopping while the window catches up: leave the alert for redelivery
+    // rather than freeze an artifact that a restart could have completed.
+    if !progress.complete && shutdown.is_cancelled() {
+        return Outcome::Left;
+    }
     metrics::gauge!(WINDOW_LAG).set(progress.lag_records as f64);
     if !progress.complete {
         metrics::counter!(WINDOW_BEHIND).increment(1);

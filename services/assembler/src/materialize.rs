@@ -2,14 +2,16 @@
 //! Idempotent: the artifact id derives from the alert, so a redelivered
 //! alert returns the artifact already stored.
 
-use causeway_assembly::{AssemblyInput, PreArmSignal, ReadCut, ServiceTally, WindowProgress, assemble, scope_bounds};
+use causeway_assembly::{
+    AssemblyInput, PreArmSignal, ReadCut, SelectionReason, ServiceTally, WindowProgress, assemble, scope_bounds,
+};
 use causeway_model::Alert;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::{ArtifactStore, StoreError, StoredArtifact, WindowStore};
 
 use crate::config::AssemblerConfig;
 use crate::ids::{artifact_id, share_token};
-use crate::select::select_live;
+use crate::select::{caller_traces, select_live};
 
 const SECOND_NS: u64 = 1_000_000_000;
 
@@ -58,7 +60,8 @@ pub async fn materialize(
     let mut window_events = window
         .window_events(&alert.tenant_id, from, to, limit.saturating_add(1))
         .await?;
-    if window_events.len() > limit {
+    let nearest_cut = window_events.len() > limit;
+    if nearest_cut {
         // The read keeps the newest: drop the oldest extra one.
         window_events.remove(0);
         cuts.push(ReadCut {
@@ -69,6 +72,22 @@ pub async fn materialize(
             note: format!("ghost services' caller-side figures cover the {limit} events nearest the alert"),
         });
     }
+    // Nothing of the alerting service in scope: weigh the traces calling it
+    // with the offline rules (which look for callers when nothing touches
+    // the service); their count is not the scope's, so it is not claimed.
+    let mut candidates = chosen.events;
+    let mut preselection = Some(chosen.selection);
+    if preselection
+        .as_ref()
+        .is_some_and(|s| s.reason == SelectionReason::NoTrace)
+    {
+        let callers = caller_traces(window, config, alert, &window_events, nearest_cut, &mut cuts).await?;
+        if !callers.is_empty() {
+            candidates = callers;
+            preselection = None;
+        }
+    }
+    let counted_live = preselection.is_some();
     let activity = window
         .service_activity(&alert.tenant_id, from / SECOND_NS, to / SECOND_NS)
         .await?
@@ -95,16 +114,19 @@ pub async fn materialize(
         alert: alert.clone(),
         pre_arm_ns,
         settle_ns,
-        candidates: chosen.events,
+        candidates,
         window_events,
         pre_arm_signals,
         assembled_at_unix_ns: now_unix_ns,
-        preselection: Some(chosen.selection),
+        preselection,
         activity: Some(activity),
         window: progress,
         cuts,
     };
-    let artifact = assemble(&input);
+    let mut artifact = assemble(&input);
+    if !counted_live {
+        artifact.selection.traces_in_scope = None;
+    }
     let stored = StoredArtifact {
         artifact_id: id.clone(),
         tenant_id: alert.tenant_id.clone(),

@@ -222,3 +222,52 @@ async fn slowest(
         cuts,
     })
 }
+
+/// No trace of the alerting service is in scope — an alert on a dependency
+/// without the SDK: the traces that call it (an outbound step naming it as
+/// peer), found among the events nearest the alert that were read for the
+/// ghost figures, each read in full (at most `max_candidate_traces`).
+pub async fn caller_traces(
+    window: &dyn WindowStore,
+    config: &AssemblerConfig,
+    alert: &Alert,
+    nearest: &[CausalEvent],
+    nearest_cut: bool,
+    cuts: &mut Vec<ReadCut>,
+) -> Result<Vec<CausalEvent>, StoreError> {
+    let service = alert.service.as_str();
+    let callers: BTreeSet<TraceId> = nearest
+        .iter()
+        .filter(|e| e.kind.is_outbound() && e.peer.as_deref() == Some(service))
+        .map(|e| e.trace_id)
+        .collect();
+    if callers.is_empty() {
+        return Ok(Vec::new());
+    }
+    if nearest_cut {
+        cuts.push(ReadCut {
+            what: "caller_traces".to_owned(),
+            limit: config.max_window_events as u64,
+            kept: config.max_window_events as u64,
+            total: None,
+            note: format!("traces calling {service} were looked for among the events nearest the alert"),
+        });
+    }
+    if callers.len() > config.max_candidate_traces {
+        cuts.push(ReadCut {
+            what: "caller_candidates".to_owned(),
+            limit: config.max_candidate_traces as u64,
+            kept: config.max_candidate_traces as u64,
+            total: Some(callers.len() as u64),
+            note: format!(
+                "the first {} traces calling {service} by trace id were weighed",
+                config.max_candidate_traces
+            ),
+        });
+    }
+    let mut events = Vec::new();
+    for trace_id in callers.into_iter().take(config.max_candidate_traces) {
+        events.extend(read_trace(window, config, &alert.tenant_id, trace_id, cuts).await?);
+    }
+    Ok(events)
+}

@@ -272,3 +272,66 @@ async fn a_window_behind_is_never_full() {
     assert_eq!(labels[1].1, false);
     assert_eq!(labels[1].2, 1_234);
 }
+
+/// An alert on a dependency without the SDK: no event of it is in the
+/// window, so the traces calling it are weighed, and the failing one is
+/// chosen.
+#[tokio::test]
+async fn an_alert_on_an_uninstrumented_dependency_finds_its_callers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
+        .await
+        .expect("store");
+    let tenants = TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants");
+    let now = now_ns();
+    let t0 = now - 10_000_000_000;
+    let call = |trace: u8, ce: u8, status: u16, start: u64| CausalEvent {
+        kind: Kind::HttpOut,
+        peer: Some("ledger.internal".to_owned()),
+        ..event("dev", trace, ce, Some(ce - 1), "web", status, start)
+    };
+    let events = vec![
+        event("dev", 1, 1, None, "web", 200, t0),
+        call(1, 2, 200, t0 + 1_000_000),
+        event("dev", 2, 11, None, "web", 502, t0 + 5_000_000),
+        call(2, 12, 504, t0 + 6_000_000),
+    ];
+    stores
+        .window
+        .put_events(&events, now + 600_000_000_000)
+        .await
+        .expect("write");
+    let mut ledger_alert = alert("dev", "ledger", now - 1_000_000_000, None);
+    ledger_alert.service = "ledger.internal".to_owned();
+    let made = materialize(
+        &AssemblerConfig::default(),
+        &tenants,
+        stores.window.as_ref(),
+        stores.artifacts.as_ref(),
+        &ledger_alert,
+        WindowProgress::default(),
+        now,
+    )
+    .await
+    .expect("materialize");
+    let artifact: serde_json::Value = serde_json::from_slice(&made.stored.canonical_json).expect("json");
+    assert_eq!(
+        artifact["selection"]["trace_id"],
+        TraceId([2; 16]).to_string(),
+        "{}",
+        artifact["selection"]
+    );
+    assert_eq!(artifact["selection"]["reason"], "earliest_first_break");
+    assert_eq!(artifact["selection"]["candidates"], 2);
+    assert!(
+        artifact["selection"]["traces_in_scope"].is_null(),
+        "the callers' count is not the scope's"
+    );
+    let ghosts: Vec<&str> = artifact["ghost_services"]
+        .as_array()
+        .expect("ghosts")
+        .iter()
+        .filter_map(|g| g["peer"].as_str())
+        .collect();
+    assert_eq!(ghosts, ["ledger.internal"]);
+}
