@@ -105,6 +105,7 @@ async fn an_artifact_from_a_lagging_window_says_so_and_is_never_full() {
             topics: topics.clone(),
             window: stores.window.clone(),
             artifacts: stores.artifacts.clone(),
+            topology: stores.topology.clone(),
             tenants: tenants.clone(),
             notifier: Notifier::new(tenants.clone()),
         },

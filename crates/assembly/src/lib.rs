@@ -10,6 +10,7 @@ mod assemble;
 mod claims;
 pub mod completeness;
 pub mod coverage;
+mod coverage_range;
 mod dedupe;
 mod first_break;
 mod ghosts;
@@ -24,6 +25,7 @@ mod window_summary;
 pub use artifact::*;
 pub use assemble::assemble;
 pub use coverage::{AssemblyShares, Coverage, EdgeHealth, GhostCoverage, coverage};
+pub use coverage_range::{call_edges, coverage_over_range};
 pub use input::{
     AssemblyInput, DEFAULT_PRE_ARM_NS, DEFAULT_SETTLE_NS, PreArmSignal, ServiceTally, WindowProgress, scope_bounds,
 };

@@ -301,6 +301,26 @@ pub struct EdgeDelta {
     pub errors: u64,
 }
 
+/// How long topology slots are kept: past the longest scorecard range (7 d)
+/// with a day to spare.
+pub const TOPOLOGY_RETENTION_S: u64 = 8 * 24 * 3_600;
+
+/// Edges summed over the topology slots of a time range.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopologyRange {
+    /// Per `(caller, peer)`, ordered by `(caller, peer)`: the sums over the
+    /// slots read.
+    pub edges: Vec<EdgeDelta>,
+    /// How many slots (with at least one edge) were summed.
+    pub slots: usize,
+    /// Start of the oldest and of the newest slot summed.
+    pub oldest_slot_s: Option<u64>,
+    pub newest_slot_s: Option<u64>,
+    /// Whether more slots were in range than the limit: the newest ones
+    /// were summed, the oldest left out.
+    pub truncated: bool,
+}
+
 #[async_trait]
 pub trait TopologyStore: Send + Sync + 'static {
     /// Adds `count` CEs to a tenant's usage for `month` (`yyyymm`) and
@@ -309,9 +329,31 @@ pub trait TopologyStore: Send + Sync + 'static {
 
     async fn usage(&self, tenant_id: &str, month: u32) -> Result<u64, StoreError>;
 
-    /// Adds edge counts (summing field by field per `(caller, peer)`).
-    async fn merge_edges(&self, tenant_id: &str, deltas: &[EdgeDelta]) -> Result<(), StoreError>;
+    /// Replaces everything stored for the tenant's slot starting at
+    /// `slot_start_s` (unix seconds) with `edges`: a put, not an add, so a
+    /// slot rolled up again (late events, redelivery, two assemblers) is
+    /// never counted twice. Empty `edges` leaves the slot empty. A slot
+    /// already older than [`TOPOLOGY_RETENTION_S`] may be dropped at once.
+    async fn put_topology_slot(
+        &self,
+        tenant_id: &str,
+        slot_start_s: u64,
+        edges: &[EdgeDelta],
+    ) -> Result<(), StoreError>;
 
-    /// Every edge of a tenant, ordered by `(caller, peer)`.
-    async fn edges(&self, tenant_id: &str) -> Result<Vec<EdgeDelta>, StoreError>;
+    /// Sums `calls`, `answered` and `errors` per `(caller, peer)` over the
+    /// tenant's slots starting in `[from_s, to_s]`, reading at most
+    /// `limit_slots` slots (the newest; a cut is reported).
+    async fn topology(
+        &self,
+        tenant_id: &str,
+        from_s: u64,
+        to_s: u64,
+        limit_slots: usize,
+    ) -> Result<TopologyRange, StoreError>;
+
+    /// Drops every slot that started more than [`TOPOLOGY_RETENTION_S`]
+    /// before `now_s`; returns how many slots were removed. (A store whose
+    /// rows expire by themselves may remove them without this call.)
+    async fn expire_topology(&self, now_s: u64) -> Result<u64, StoreError>;
 }

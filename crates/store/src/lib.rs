@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod embedded;
 mod open;
 pub mod scylla;
+mod topology_sum;
 
 pub use self::scylla::ScyllaStore;
 pub use api::*;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{delete, get, post};
 use causeway_runtime::tenants::TenantRegistry;
-use causeway_store::{ArtifactStore, WindowStore};
+use causeway_store::{ArtifactStore, TopologyStore, WindowStore};
 
 use crate::config::AssemblerConfig;
 
@@ -25,6 +25,8 @@ pub struct ReadApiState {
     pub tenants: Arc<TenantRegistry>,
     pub window: Arc<dyn WindowStore>,
     pub artifacts: Arc<dyn ArtifactStore>,
+    /// Topology slots: the scorecard's calls over its range.
+    pub topology: Arc<dyn TopologyStore>,
 }
 
 /// Every read route; the binary serves it on the HTTP port (in standalone

@@ -40,6 +40,10 @@ pub struct AssemblerConfig {
     /// Most window events read for the ghost services' caller-side
     /// figures (those nearest the alert; a cut is reported).
     pub max_window_events: usize,
+    /// Most window events the topology roll-up reads for one 5-minute slot
+    /// (the latest; a cut is logged and counted, and that slot's calls are
+    /// undercounted).
+    pub topology_rollup_max_events: usize,
     /// Base of share links, e.g. `https://causeway.example.com`. Empty: the
     /// links are relative (`/a/<token>`).
     pub public_url: String,
@@ -62,6 +66,7 @@ impl Default for AssemblerConfig {
             max_candidate_traces: 2_000,
             max_trace_events: 100_000,
             max_window_events: 100_000,
+            topology_rollup_max_events: 200_000,
             public_url: String::new(),
             drain_deadline_seconds: 15,
         }
@@ -88,6 +93,9 @@ impl AssemblerConfig {
         }
         if self.assembly_timeout_seconds == 0 {
             errors.push("assembler.assembly_timeout_seconds: must be above 0".to_owned());
+        }
+        if self.topology_rollup_max_events == 0 {
+            errors.push("assembler.topology_rollup_max_events: must be above 0".to_owned());
         }
         if self.max_trace_events == 0 {
             errors.push("assembler.max_trace_events: must be above 0".to_owned());

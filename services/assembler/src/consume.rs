@@ -13,7 +13,7 @@ use causeway_bus::{Backoff, Bus, Consumer, Delivery, Record, Topics, headers, pu
 use causeway_model::Alert;
 use causeway_model::proto::v1;
 use causeway_runtime::tenants::TenantRegistry;
-use causeway_store::{AlertPhase, AlertState, ArtifactStore, StoreError, WindowStore};
+use causeway_store::{AlertPhase, AlertState, ArtifactStore, StoreError, TopologyStore, WindowStore};
 use prost::Message;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +31,8 @@ pub struct AssemblerDeps {
     pub topics: Topics,
     pub window: Arc<dyn WindowStore>,
     pub artifacts: Arc<dyn ArtifactStore>,
+    /// Topology slots the scorecard reads, rolled up from the window.
+    pub topology: Arc<dyn TopologyStore>,
     pub tenants: Arc<TenantRegistry>,
     /// Slack notices of stored artifacts.
     pub notifier: crate::notify::Notifier,
@@ -64,6 +66,10 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
     tracing::info!(topic = %deps.topics.alerts, group = %config.group, "assembler consuming alerts");
     let expiry = tokio::spawn(crate::retention::expire_loop(
         Arc::clone(&deps.artifacts),
+        shutdown.clone(),
+    ));
+    let rollup = tokio::spawn(crate::topology_rollup::rollup_loop(
+        crate::topology_rollup::Rollup::new(&config, &deps),
         shutdown.clone(),
     ));
     let (config, deps) = (Arc::new(config), Arc::new(deps));
@@ -128,6 +134,7 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
         }
     };
     expiry.abort();
+    rollup.abort();
     drain(&config, consumer.as_mut(), &mut in_flight, &mut order).await;
     result
 }

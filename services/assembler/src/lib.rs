@@ -15,6 +15,7 @@ mod notify;
 mod page;
 mod retention;
 mod select;
+mod topology_rollup;
 mod window_wait;
 
 pub use api::{ReadApiState, http_router};

@@ -18,6 +18,11 @@ pub const WINDOW_BEHIND: &str = "causeway_assembler_window_behind_total";
 pub const ARTIFACTS_EXPIRED: &str = "causeway_assembler_artifacts_expired_total";
 pub const SHARES_REVOKED: &str = "causeway_assembler_shares_revoked_total";
 pub const NOTICES_POSTED: &str = "causeway_assembler_notices_total";
+pub const TOPOLOGY_SLOTS: &str = "causeway_assembler_topology_slots_total";
+/// The `outcome` label's values: a slot written whole, a slot written from
+/// events cut at `topology_rollup_max_events`, a slot not written (read or
+/// store error).
+pub const TOPOLOGY_OUTCOMES: [&str; 3] = ["written", "cut", "failed"];
 
 pub fn describe_metrics() {
     describe_counter!(ALERTS_CONSUMED, Unit::Count, "alert records consumed");
@@ -57,6 +62,11 @@ pub fn describe_metrics() {
         Unit::Count,
         "artifacts deleted at the end of their tenant's retention"
     );
+    describe_counter!(
+        TOPOLOGY_SLOTS,
+        Unit::Count,
+        "topology slot roll-ups, by outcome (written, cut, failed)"
+    );
     describe_counter!(SHARES_REVOKED, Unit::Count, "share links revoked by their tenant");
     describe_gauge!(
         WINDOW_LAG,
@@ -75,5 +85,8 @@ pub fn describe_metrics() {
         metrics::counter!(ASSEMBLY_FAILURES, "reason" => reason).increment(0);
     }
     metrics::counter!(WINDOW_BEHIND).increment(0);
+    for outcome in TOPOLOGY_OUTCOMES {
+        metrics::counter!(TOPOLOGY_SLOTS, "outcome" => outcome).increment(0);
+    }
     metrics::gauge!(WINDOW_LAG).set(0.0);
 }

@@ -9,6 +9,7 @@
 mod format;
 mod gone;
 mod layout;
+mod period;
 mod scorecard;
 mod sections;
 mod share;
@@ -17,6 +18,7 @@ mod topology_svg;
 mod waterfall;
 
 pub use gone::{GoneReason, gone_page};
+pub use period::Period;
 pub use scorecard::{AlertRow, ScoreRange, ScorecardView, scorecard_page};
 pub use share::{ShareView, share_page};
 pub use sign_in::sign_in_page;

@@ -48,6 +48,7 @@ async fn start(dir: &std::path::Path, prefix: &str, settle_ms: u64) -> Running {
         topics: topics.clone(),
         window: stores.window.clone(),
         artifacts: stores.artifacts.clone(),
+        topology: stores.topology.clone(),
         tenants: tenants.clone(),
         notifier: causeway_assembler::Notifier::new(tenants),
     };

@@ -1,7 +1,8 @@
 //! The coverage scorecard over HTTP with two tenants on the real embedded
 //! store: each key sees only its own services, ghosts and alerts; the
 //! sign-in page sets a cookie that works like the key; the range selects
-//! which alerts count; a bad range is a 400 naming the field.
+//! which alerts count and which rolled-up topology slots add their calls;
+//! a bad range is a 400 naming the field.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use causeway_assembler::{AssemblerConfig, ReadApiState, http_router};
 use causeway_model::{CausalEvent, CeId, Kind, TraceId};
 use causeway_runtime::clock::now_unix_ns;
 use causeway_runtime::tenants::{Plan, TenantConfig, TenantRegistry, hash_api_key};
-use causeway_store::{StoredArtifact, open_stores};
+use causeway_store::{EdgeDelta, StoredArtifact, open_stores};
 
 const KEY_A: &str = "scorecard-key-a-0123456789";
 const KEY_B: &str = "scorecard-key-b-0123456789";
@@ -67,6 +68,21 @@ fn artifact(tenant: &str, id: &str, label: &str, created: u64) -> StoredArtifact
         canonical_json: json.into_bytes(),
         expires_at_unix_ns: None,
     }
+}
+
+fn edge(caller: &str, peer: &str, calls: u64, answered: u64, errors: u64) -> EdgeDelta {
+    EdgeDelta {
+        caller: caller.to_owned(),
+        peer: peer.to_owned(),
+        calls,
+        answered,
+        errors,
+    }
+}
+
+/// The calls cell of an edge row of the propagation table.
+fn edge_calls(caller: &str, peer: &str, calls: u64) -> String {
+    format!("<span class=\"svc\">{caller}</span> → {peer}</th><td class=\"num\">{calls}</td>")
 }
 
 struct Answer {
@@ -134,7 +150,24 @@ async fn each_tenant_sees_only_its_own_coverage() {
         event("a", 4, Some(1), "web", Kind::HttpOut, Some("fraud-api"), 200, t + 3_000),
     ];
     // Tenant b: billing alone.
-    let b_events = vec![event("b", 5, None, "billing", Kind::HttpIn, None, 200, t)];
+    // and a call in the live window that a slot already holds (rolled up
+    // before): counted once. Tenant b's window is 10 minutes.
+    let slot_end = now / SECOND / 300 * 300;
+    let rolled_call = (slot_end - 10) * SECOND;
+    let b_events = vec![
+        event("b", 5, None, "billing", Kind::HttpIn, None, 200, t),
+        event("b", 6, None, "billing", Kind::HttpIn, None, 200, rolled_call),
+        event(
+            "b",
+            7,
+            Some(6),
+            "billing",
+            Kind::HttpOut,
+            Some("tax-api"),
+            500,
+            rolled_call + 1_000,
+        ),
+    ];
     for events in [&a_events, &b_events] {
         stores.window.put_events(events, now + 600 * SECOND).await.expect("put");
     }
@@ -146,12 +179,42 @@ async fn each_tenant_sees_only_its_own_coverage() {
     ] {
         stores.artifacts.put_artifact(&stored).await.expect("put artifact");
     }
-    let tenants = TenantRegistry::new(&[tenant("a", KEY_A), tenant("b", KEY_B)], None).expect("tenants");
+    // Rolled-up slots: three hours ago (in 24 h, not in 1 h) and half an
+    // hour ago (in both); tenant b's slot is its own.
+    let slot = now / SECOND / 300 * 300;
+    let (hours_ago, minutes_ago) = (slot - 36 * 300, slot - 6 * 300);
+    let topology = &stores.topology;
+    topology
+        .put_topology_slot(
+            "a",
+            hours_ago,
+            &[edge("web", "fraud-api", 7, 0, 7), edge("web", "ledger", 40, 0, 4)],
+        )
+        .await
+        .expect("slot");
+    topology
+        .put_topology_slot("a", minutes_ago, &[edge("web", "payments", 5, 5, 0)])
+        .await
+        .expect("slot");
+    topology
+        .put_topology_slot("b", hours_ago, &[edge("billing", "secret-vault", 11, 0, 0)])
+        .await
+        .expect("slot");
+    topology
+        .put_topology_slot("b", slot_end - 300, &[edge("billing", "tax-api", 1, 0, 1)])
+        .await
+        .expect("slot");
+    let tenant_b = TenantConfig {
+        pre_arm_seconds: Some(600),
+        ..tenant("b", KEY_B)
+    };
+    let tenants = TenantRegistry::new(&[tenant("a", KEY_A), tenant_b], None).expect("tenants");
     let state = ReadApiState {
         config: Arc::new(AssemblerConfig::default()),
         tenants: Arc::new(tenants),
         window: stores.window.clone(),
         artifacts: stores.artifacts.clone(),
+        topology: stores.topology.clone(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -185,6 +248,60 @@ async fn each_tenant_sees_only_its_own_coverage() {
         "nothing of tenant b"
     );
 
+    // 1 h: the recent slot's calls and the live window's, not the older slot's.
+    assert!(
+        a.body.contains(&edge_calls("web", "payments", 6)),
+        "5 rolled up + 1 live"
+    );
+    assert!(a.body.contains(&edge_calls("web", "fraud-api", 1)), "live only");
+    assert!(!a.body.contains("ledger"), "three hours ago is outside 1 h");
+    assert!(a.body.contains("1 five-minute slot rolled up"), "the period is said");
+    assert!(
+        a.body
+            .contains("are not counted: the roll-up had not stored those slots"),
+        "no slot after half an hour ago: the gap to the live window is said"
+    );
+    let a_day = get(&base, "/coverage?range=24h", Some(KEY_A), None).await;
+    assert_eq!(a_day.status, 200, "{}", a_day.body);
+    assert!(a_day.body.contains("2 five-minute slots rolled up"));
+    assert!(a_day.body.contains(&edge_calls("web", "ledger", 40)));
+    assert!(
+        a_day.body.contains(&edge_calls("web", "fraud-api", 8)),
+        "7 rolled up + 1 live"
+    );
+    assert!(a_day.body.contains(&edge_calls("web", "payments", 6)));
+    assert!(
+        a_day.body.contains("<p class=\"big\" id=\"ghost-count\">2</p>"),
+        "ledger joins fraud-api"
+    );
+    let ledger = a_day
+        .body
+        .find("<span class=\"svc\">ledger</span></th>")
+        .expect("ledger is a ghost");
+    let fraud = a_day
+        .body
+        .find("<span class=\"svc\">fraud-api</span></th>")
+        .expect("fraud-api is a ghost");
+    assert!(ledger < fraud, "ranked by calls over the range");
+    assert!(
+        a_day.body[fraud..].starts_with(
+            "<span class=\"svc\">fraud-api</span></th><td>web</td><td class=\"num\">8</td><td class=\"num fail\">87.5%</td><td class=\"num\">2.0ms</td>"
+        ),
+        "calls and caller-side errors over the range (7 of 8), latency from the live window"
+    );
+    assert!(
+        a_day.body.contains("not called in the live window"),
+        "ledger's latency is unknown, not zero"
+    );
+    assert!(!a_day.body.contains("secret-vault"), "nothing of tenant b's slots");
+    let b_day = get(&base, "/coverage?range=24h", Some(KEY_B), None).await;
+    assert!(b_day.body.contains(&edge_calls("billing", "secret-vault", 11)));
+    assert!(
+        b_day.body.contains(&edge_calls("billing", "tax-api", 1)),
+        "a call both rolled up and in the live window counts once"
+    );
+    assert!(!b_day.body.contains("ledger") && !b_day.body.contains("payments"));
+
     let a_week = get(&base, "/coverage?range=7d", Some(KEY_A), None).await;
     assert!(
         a_week.body.contains("<p class=\"big\" id=\"alert-count\">3</p>"),
@@ -195,7 +312,7 @@ async fn each_tenant_sees_only_its_own_coverage() {
     let b = get(&base, "/coverage", Some(KEY_B), None).await;
     assert_eq!(b.status, 200);
     assert!(b.body.contains("<h1>Coverage of b</h1>") && b.body.contains("billing"));
-    for foreign in ["fraud-api", "payments", "recent-low"] {
+    for foreign in ["fraud-api", "payments", "recent-low", "ledger"] {
         assert!(!b.body.contains(foreign), "tenant b sees {foreign}");
     }
 

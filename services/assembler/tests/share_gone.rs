@@ -110,6 +110,7 @@ async fn revoked_and_expired_links_answer_410_in_every_format() {
         tenants: Arc::new(tenants),
         window: stores.window.clone(),
         artifacts: stores.artifacts.clone(),
+        topology: stores.topology.clone(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -133,6 +133,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             tenants: tenants.clone(),
             window: stores.window.clone(),
             artifacts: stores.artifacts.clone(),
+            topology: stores.topology.clone(),
         })
     });
     if targets.contains(&Target::Gateway) {
@@ -183,6 +184,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             topics: topics.clone(),
             window: stores.window.clone(),
             artifacts: stores.artifacts.clone(),
+            topology: stores.topology.clone(),
             tenants: tenants.clone(),
             notifier: causeway_assembler::Notifier::new(tenants.clone()),
         };

@@ -12,11 +12,13 @@ use crate::open::Stores;
 
 mod artifacts;
 mod shared;
+mod topology;
 mod window;
 mod window_index;
 
 pub use artifacts::*;
 pub use shared::*;
+pub use topology::*;
 pub use window::*;
 pub use window_index::*;
 
@@ -102,7 +104,7 @@ macro_rules! store_conformance_suite {
             alert_dedup_concurrent_claims_have_one_winner,
             tenants_are_isolated,
             usage_adds_are_atomic,
-            edges_merge_by_caller_and_peer,
+            topology_slots_replace_sum_and_expire,
             data_survives_reopen
         );
     };

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::{StoreHarness, artifact, event, trace};
-use crate::api::{AlertPhase, AlertState, EdgeDelta};
+use super::{StoreHarness, artifact, edge, event, recent_slot, trace};
+use crate::api::{AlertPhase, AlertState};
 
 pub async fn tenants_are_isolated(harness: &dyn StoreHarness) {
     let stores = harness.open().await;
@@ -72,18 +72,27 @@ pub async fn tenants_are_isolated(harness: &dyn StoreHarness) {
     assert_eq!(stores.topology.usage("b", 202601).await.expect("usage"), 0);
     stores
         .topology
-        .merge_edges(
-            "a",
-            &[EdgeDelta {
-                caller: "x".into(),
-                peer: "y".into(),
-                calls: 1,
-                ..Default::default()
-            }],
-        )
+        .put_topology_slot("a", recent_slot(), &[edge("x", "y", 1, 0, 0)])
         .await
-        .expect("edges");
-    assert!(stores.topology.edges("b").await.expect("edges").is_empty());
+        .expect("slot");
+    assert_eq!(
+        stores
+            .topology
+            .topology("b", 0, u64::MAX / 2, 10)
+            .await
+            .expect("range")
+            .slots,
+        0
+    );
+    assert_eq!(
+        stores
+            .topology
+            .topology("a", 0, u64::MAX / 2, 10)
+            .await
+            .expect("range")
+            .slots,
+        1
+    );
     let state = AlertState {
         alert_id: "al".into(),
         tenant_id: "a".into(),
@@ -123,42 +132,8 @@ pub async fn usage_adds_are_atomic(harness: &dyn StoreHarness) {
     );
 }
 
-pub async fn edges_merge_by_caller_and_peer(harness: &dyn StoreHarness) {
-    let stores = harness.open().await;
-    let edge = |caller: &str, peer: &str, calls, answered, errors| EdgeDelta {
-        caller: caller.to_owned(),
-        peer: peer.to_owned(),
-        calls,
-        answered,
-        errors,
-    };
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let topology = Arc::clone(&stores.topology);
-            let deltas = vec![edge("web", "api", 2, 1, 0), edge("api", "db", 1, 1, 1)];
-            tokio::spawn(async move { topology.merge_edges("a", &deltas).await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("task").expect("merge");
-    }
-    stores
-        .topology
-        .merge_edges("a", &[edge("api", "cache-long-name", 1, 0, 0)])
-        .await
-        .expect("merge");
-    assert_eq!(
-        stores.topology.edges("a").await.expect("edges"),
-        vec![
-            edge("api", "cache-long-name", 1, 0, 0),
-            edge("api", "db", 16, 16, 16),
-            edge("web", "api", 32, 16, 0)
-        ],
-        "summed field by field, ordered by (caller, peer)"
-    );
-}
-
 pub async fn data_survives_reopen(harness: &dyn StoreHarness) {
+    let slot = recent_slot();
     let stored = artifact("a", "art", "api", 7);
     {
         let stores = harness.open().await;
@@ -171,17 +146,9 @@ pub async fn data_survives_reopen(harness: &dyn StoreHarness) {
         stores.topology.add_usage("a", 202601, 9).await.expect("usage");
         stores
             .topology
-            .merge_edges(
-                "a",
-                &[EdgeDelta {
-                    caller: "x".into(),
-                    peer: "y".into(),
-                    calls: 2,
-                    ..Default::default()
-                }],
-            )
+            .put_topology_slot("a", slot, &[edge("x", "y", 2, 0, 0)])
             .await
-            .expect("edges");
+            .expect("slot");
     }
     let stores = harness.open().await;
     assert_eq!(
@@ -197,7 +164,15 @@ pub async fn data_survives_reopen(harness: &dyn StoreHarness) {
         Some(stored)
     );
     assert_eq!(stores.topology.add_usage("a", 202601, 1).await.expect("usage"), 10);
-    assert_eq!(stores.topology.edges("a").await.expect("edges")[0].calls, 2);
+    assert_eq!(
+        stores
+            .topology
+            .topology("a", slot, slot, 10)
+            .await
+            .expect("range")
+            .edges,
+        vec![edge("x", "y", 2, 0, 0)]
+    );
     assert_eq!(
         stores.window.expire(500).await.expect("expire"),
         1,

@@ -7,7 +7,7 @@ use causeway_model::proto::v1;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{EdgeDelta, StoreError, StoredArtifact};
+use crate::api::{StoreError, StoredArtifact};
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Fatal(format!("corrupt stored {what}: {detail}"))
@@ -100,17 +100,4 @@ pub fn from_json<T: for<'de> Deserialize<'de>>(what: &str, bytes: &[u8]) -> Resu
 
 pub fn decode_u64(what: &str, bytes: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(bytes.try_into().map_err(|err| corrupt(what, err))?))
-}
-
-/// `calls, answered, errors` as three big-endian u64.
-pub fn encode_edge_counts(edge: &EdgeDelta) -> Vec<u8> {
-    [edge.calls, edge.answered, edge.errors]
-        .iter()
-        .flat_map(|n| n.to_be_bytes())
-        .collect()
-}
-
-pub fn decode_edge_counts(bytes: &[u8]) -> Result<(u64, u64, u64), StoreError> {
-    let field = |at: usize| decode_u64("edge", bytes.get(at..at + 8).unwrap_or_default());
-    Ok((field(0)?, field(8)?, field(16)?))
 }

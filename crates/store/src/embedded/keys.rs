@@ -146,11 +146,18 @@ pub fn usage(tenant_id: &str, month: u32) -> Vec<u8> {
     key
 }
 
-/// `(tenant, caller, peer)`: edge counters.
-pub fn edge(tenant_id: &str, caller: &str, peer: &str) -> Vec<u8> {
+/// `(tenant, slot_start_s)`: one topology slot; a tenant's slots in time order.
+pub fn topology_slot(tenant_id: &str, slot_start_s: u64) -> Vec<u8> {
     let mut key = tenant(tenant_id);
-    push_str(&mut key, caller);
-    push_str(&mut key, peer);
+    key.extend_from_slice(&slot_start_s.to_be_bytes());
+    key
+}
+
+/// `(slot_start_s, tenant)`: the slot expiry index, oldest first.
+pub fn topology_slot_expiry(slot_start_s: u64, tenant_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(10 + tenant_id.len());
+    key.extend_from_slice(&slot_start_s.to_be_bytes());
+    push_str(&mut key, tenant_id);
     key
 }
 

@@ -38,13 +38,15 @@ const EVENT_EXPIRY: TableDef = TableDefinition::new("window_expiry_v2");
 const ACTIVITY_EXPIRY: TableDef = TableDefinition::new("window_activity_expiry_v2");
 /// `(topic, partition)` → next offset written.
 const PROGRESS: TableDef = TableDefinition::new("window_progress");
-/// The first layout's window tables, removed at open.
-const RETIRED_TABLES: [&str; 5] = [
+/// The first layout's window tables and the edge counters nothing wrote
+/// (replaced by topology slots), removed at open.
+const RETIRED_TABLES: [&str; 6] = [
     "events",
     "events_by_time",
     "events_by_service",
     "events_by_trace",
     "event_expiry",
+    "edges",
 ];
 /// `(tenant, received_at, hash)` → notice JSON.
 const NOTICES: TableDef = TableDefinition::new("notices");
@@ -63,9 +65,12 @@ const ALERT_STATES: TableDef = TableDefinition::new("alert_states");
 /// `(tenant, dedup_key)` → dedup claim JSON.
 const ALERT_DEDUP: TableDef = TableDefinition::new("alert_dedup");
 const USAGE: TableDef = TableDefinition::new("usage");
-const EDGES: TableDef = TableDefinition::new("edges");
+/// `(tenant, slot start second)` → the slot's edges as JSON.
+const TOPOLOGY_SLOTS: TableDef = TableDefinition::new("topology_slots");
+/// `(slot start second, tenant)` → nothing: expiry walks only old slots.
+const TOPOLOGY_SLOT_EXPIRY: TableDef = TableDefinition::new("topology_slot_expiry");
 
-const ALL_TABLES: [TableDef; 19] = [
+const ALL_TABLES: [TableDef; 20] = [
     EVENTS,
     EVENTS_BY_TIME,
     EVENTS_BY_SERVICE,
@@ -84,7 +89,8 @@ const ALL_TABLES: [TableDef; 19] = [
     ALERT_STATES,
     ALERT_DEDUP,
     USAGE,
-    EDGES,
+    TOPOLOGY_SLOTS,
+    TOPOLOGY_SLOT_EXPIRY,
 ];
 
 /// The database file inside the store directory.

@@ -1,12 +1,15 @@
-//! Usage counters and topology edges on the embedded store. Each update is
-//! a read-modify-write inside one write transaction; the engine runs write
-//! transactions one at a time, so concurrent adds never lose an update.
+//! Usage counters and topology slots on the embedded store. Each update is
+//! one write transaction; the engine runs write transactions one at a time,
+//! so concurrent adds never lose an update and a slot put is atomic.
 
 use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::{EDGES, EmbeddedStore, USAGE, codec, engine_error, keys, open, put, read_err};
-use crate::api::{EdgeDelta, StoreError, TopologyStore};
+use super::{
+    EmbeddedStore, TOPOLOGY_SLOT_EXPIRY, TOPOLOGY_SLOTS, USAGE, codec, engine_error, keys, open, put, read_err, remove,
+};
+use crate::api::{EdgeDelta, StoreError, TOPOLOGY_RETENTION_S, TopologyRange, TopologyStore};
+use crate::topology_sum::sum_slots;
 
 #[async_trait]
 impl TopologyStore for EmbeddedStore {
@@ -43,67 +46,92 @@ impl TopologyStore for EmbeddedStore {
         .await
     }
 
-    async fn merge_edges(&self, tenant_id: &str, deltas: &[EdgeDelta]) -> Result<(), StoreError> {
-        if deltas.is_empty() {
-            return Ok(());
-        }
-        let tenant_id = tenant_id.to_owned();
-        let deltas = deltas.to_vec();
+    async fn put_topology_slot(
+        &self,
+        tenant_id: &str,
+        slot_start_s: u64,
+        edges: &[EdgeDelta],
+    ) -> Result<(), StoreError> {
+        let key = keys::topology_slot(tenant_id, slot_start_s);
+        let index = keys::topology_slot_expiry(slot_start_s, tenant_id);
+        let value = codec::to_json("topology slot", &edges)?;
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
             {
-                let mut edges = open(&txn, EDGES)?;
-                for delta in &deltas {
-                    let key = keys::edge(&tenant_id, &delta.caller, &delta.peer);
-                    let (calls, answered, errors) = match edges.get(key.as_slice()).map_err(read_err)? {
-                        Some(value) => codec::decode_edge_counts(value.value())?,
-                        None => (0, 0, 0),
-                    };
-                    let merged = EdgeDelta {
-                        caller: delta.caller.clone(),
-                        peer: delta.peer.clone(),
-                        calls: calls.saturating_add(delta.calls),
-                        answered: answered.saturating_add(delta.answered),
-                        errors: errors.saturating_add(delta.errors),
-                    };
-                    put(&mut edges, &key, &codec::encode_edge_counts(&merged))?;
-                }
+                // One row per slot: the insert replaces the whole slot.
+                put(&mut open(&txn, TOPOLOGY_SLOTS)?, &key, &value)?;
+                put(&mut open(&txn, TOPOLOGY_SLOT_EXPIRY)?, &index, &[])?;
             }
             txn.commit().map_err(|err| engine_error("store commit", err))
         })
         .await
     }
 
-    async fn edges(&self, tenant_id: &str) -> Result<Vec<EdgeDelta>, StoreError> {
-        let prefix = keys::tenant(tenant_id);
+    async fn topology(
+        &self,
+        tenant_id: &str,
+        from_s: u64,
+        to_s: u64,
+        limit_slots: usize,
+    ) -> Result<TopologyRange, StoreError> {
+        let from = keys::topology_slot(tenant_id, from_s);
+        let to = keys::topology_slot(tenant_id, to_s);
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(read_err)?;
-            let edges = txn.open_table(EDGES).map_err(read_err)?;
-            let mut out = Vec::new();
-            for entry in edges
-                .range(prefix.as_slice()..keys::prefix_end(&prefix).as_slice())
-                .map_err(read_err)?
-            {
-                let (key, value) = entry.map_err(read_err)?;
-                let rest = &key.value()[prefix.len()..];
-                let Some((caller, rest)) = keys::take_str(rest) else {
-                    continue;
-                };
-                let Some((peer, _)) = keys::take_str(rest) else {
-                    continue;
-                };
-                let (calls, answered, errors) = codec::decode_edge_counts(value.value())?;
-                out.push(EdgeDelta {
-                    caller,
-                    peer,
-                    calls,
-                    answered,
-                    errors,
-                });
+            if from > to {
+                return Ok(TopologyRange::default());
             }
-            // Length-prefixed keys sort by length first; the contract orders by name.
-            out.sort_by(|a, b| (&a.caller, &a.peer).cmp(&(&b.caller, &b.peer)));
-            Ok(out)
+            let txn = db.begin_read().map_err(read_err)?;
+            let slots = txn.open_table(TOPOLOGY_SLOTS).map_err(read_err)?;
+            let mut read = Vec::new();
+            let mut more = false;
+            // Newest first, so a cut leaves out the oldest slots.
+            for entry in slots.range(from.as_slice()..=to.as_slice()).map_err(read_err)?.rev() {
+                if read.len() == limit_slots {
+                    more = true;
+                    break;
+                }
+                let (key, value) = entry.map_err(read_err)?;
+                let start = key
+                    .value()
+                    .get(key.value().len().saturating_sub(8)..)
+                    .map(|tail| codec::decode_u64("topology slot key", tail))
+                    .transpose()?
+                    .unwrap_or_default();
+                let edges: Vec<EdgeDelta> = codec::from_json("topology slot", value.value())?;
+                read.push((start, edges));
+            }
+            Ok(sum_slots(read, limit_slots, more))
+        })
+        .await
+    }
+
+    async fn expire_topology(&self, now_s: u64) -> Result<u64, StoreError> {
+        let cutoff = now_s.saturating_sub(TOPOLOGY_RETENTION_S);
+        let end = cutoff.to_be_bytes();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
+            let mut removed = 0;
+            {
+                let mut index = open(&txn, TOPOLOGY_SLOT_EXPIRY)?;
+                let mut slots = open(&txn, TOPOLOGY_SLOTS)?;
+                let due: Vec<Vec<u8>> = index
+                    .range(..end.as_slice())
+                    .map_err(read_err)?
+                    .map(|entry| entry.map(|(key, _)| key.value().to_vec()).map_err(read_err))
+                    .collect::<Result<_, _>>()?;
+                for index_key in due {
+                    let (start, tenant) = index_key.split_at(8);
+                    let Some((tenant, _)) = keys::take_str(tenant) else {
+                        return Err(StoreError::Fatal("corrupt stored topology slot index key".into()));
+                    };
+                    let start = codec::decode_u64("topology slot index", start)?;
+                    remove(&mut slots, &keys::topology_slot(&tenant, start))?;
+                    remove(&mut index, &index_key)?;
+                    removed += 1;
+                }
+            }
+            txn.commit().map_err(|err| engine_error("store commit", err))?;
+            Ok(removed)
         })
         .await
     }

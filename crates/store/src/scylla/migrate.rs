@@ -25,11 +25,18 @@ pub struct Migration {
 
 /// Every migration, oldest first. New steps are appended, never edited: an
 /// applied step whose text changed is refused.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    cql: include_str!("../../../../deploy/cql/0001_initial.cql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        cql: include_str!("../../../../deploy/cql/0001_initial.cql"),
+    },
+    Migration {
+        version: 2,
+        name: "topology_slots",
+        cql: include_str!("../../../../deploy/cql/0002_topology_slots.cql"),
+    },
+];
 
 /// How long a replica waits for another's migration before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(180);

@@ -73,8 +73,8 @@ pub(crate) struct Statements {
     pub usage_read: PreparedStatement,
     pub usage_insert: PreparedStatement,
     pub usage_cas: PreparedStatement,
-    pub edges_add: PreparedStatement,
-    pub edges_list: PreparedStatement,
+    pub topology_put: PreparedStatement,
+    pub topology_slice: PreparedStatement,
 }
 
 async fn prepare(session: &Session, cql: String, retry: Retry) -> Result<PreparedStatement, StoreError> {
@@ -151,8 +151,8 @@ impl Statements {
             usage_read: serial(p(format!("SELECT total FROM {ks}.usage WHERE tenant_id = ? AND month = ?"), Idempotent).await?),
             usage_insert: p(format!("INSERT INTO {ks}.usage (tenant_id, month, total) VALUES (?, ?, ?) IF NOT EXISTS"), Once).await?,
             usage_cas: p(format!("UPDATE {ks}.usage SET total = ? WHERE tenant_id = ? AND month = ? IF total = ?"), Once).await?,
-            edges_add: p(format!("UPDATE {ks}.edges SET calls = calls + ?, answered = answered + ?, errors = errors + ? WHERE tenant_id = ? AND caller = ? AND peer = ?"), Once).await?,
-            edges_list: p(format!("SELECT caller, peer, calls, answered, errors FROM {ks}.edges WHERE tenant_id = ?"), Idempotent).await?,
+            topology_put: p(format!("INSERT INTO {ks}.topology_slots (tenant_id, slot_start_s, edges) VALUES (?, ?, ?) USING TTL ?"), Idempotent).await?,
+            topology_slice: p(format!("SELECT slot_start_s, edges FROM {ks}.topology_slots WHERE tenant_id = ? AND slot_start_s >= ? AND slot_start_s <= ? LIMIT ?"), Idempotent).await?,
         })
     }
 }

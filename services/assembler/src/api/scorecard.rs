@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use causeway_assembly::coverage;
+use causeway_assembly::{EdgeHealth, call_edges, coverage, coverage_over_range};
 use causeway_model::time_parse::format_rfc3339;
 use causeway_runtime::tenants::Tenant;
 use serde::Deserialize;
@@ -17,7 +17,8 @@ use super::ReadApiState;
 use super::error::ApiError;
 use super::reads::recent_window;
 use crate::clock::now_unix_ns;
-use crate::page::{AlertRow, ScoreRange, ScorecardView, scorecard_page, sign_in_page};
+use crate::page::{AlertRow, Period, ScoreRange, ScorecardView, scorecard_page, sign_in_page};
+use crate::topology_rollup::SLOT_SECONDS;
 
 /// The cookie that holds the key after sign-in, scoped to `/coverage`.
 const SESSION_COOKIE: &str = "causeway_key";
@@ -25,6 +26,10 @@ const SESSION_COOKIE: &str = "causeway_key";
 const SESSION_SECONDS: u64 = 12 * 3_600;
 /// Most alerts the scorecard reads per view.
 const MAX_ALERTS: usize = 200;
+/// Most topology slots summed per view: 7 days of 5-minute slots, and a
+/// little more (a cut is shown).
+const MAX_SLOTS: usize = 2_100;
+const NS: u64 = 1_000_000_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,9 +86,40 @@ pub async fn get_scorecard(
         return Ok(html(StatusCode::UNAUTHORIZED, sign_in_page(None)));
     };
     let window_seconds = tenant.pre_arm_seconds.unwrap_or(state.config.pre_arm_seconds);
+    let now = now_unix_ns();
     let events = recent_window(&state, &tenant.id, Some(window_seconds)).await?;
-    let report = coverage(&events);
-    let since = now_unix_ns().saturating_sub(range.nanos());
+    let live = coverage(&events);
+    // Calls come from the rolled-up slots of the range, then from the live
+    // window after the newest slot: a call is in one or the other, never both.
+    let (now_s, live_start) = (now / NS, now.saturating_sub(window_seconds.saturating_mul(NS)));
+    let slots = state
+        .topology
+        .topology(&tenant.id, now_s.saturating_sub(range.nanos() / NS), now_s, MAX_SLOTS)
+        .await?;
+    let slots_end = slots
+        .newest_slot_s
+        .map(|start| start.saturating_add(SLOT_SECONDS).saturating_mul(NS));
+    let live_from = slots_end.map_or(live_start, |end| end.max(live_start));
+    let rolled: Vec<EdgeHealth> = slots
+        .edges
+        .iter()
+        .map(|e| EdgeHealth::from_counts(e.caller.clone(), e.peer.clone(), e.calls, e.answered, e.errors))
+        .collect();
+    let report = coverage_over_range(&live, &[&rolled, &call_edges(&events, live_from, u64::MAX)]);
+    let period = Period {
+        slots: slots.slots,
+        slots_from: slots
+            .oldest_slot_s
+            .map(|start| format_rfc3339(start.saturating_mul(NS))),
+        slots_to: slots_end.map(format_rfc3339),
+        slots_truncated: slots.truncated,
+        live_from: format_rfc3339(live_from),
+        gap: slots_end
+            .filter(|end| *end < live_start)
+            .map(|end| (format_rfc3339(end), format_rfc3339(live_start))),
+        window_seconds,
+    };
+    let since = now.saturating_sub(range.nanos());
     let listed = state
         .artifacts
         .list_artifacts(&tenant.id, None, since, MAX_ALERTS + 1)
@@ -104,8 +140,9 @@ pub async fn get_scorecard(
     let view = ScorecardView {
         tenant_id: &tenant.id,
         range,
-        window_seconds,
+        period: &period,
         coverage: &report,
+        live: &live,
         alerts: &alerts,
         alerts_truncated,
         cookie_session,

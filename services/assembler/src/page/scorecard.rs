@@ -8,9 +8,10 @@ use maud::{Markup, html};
 
 use super::format::{count, per_mille, percent};
 use super::layout::{Head, document};
+use super::period::{Period, period};
 use super::topology_svg::topology;
 
-/// The ranges the alert share can be read over.
+/// The ranges the scorecard's calls and alerts can be read over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScoreRange {
     Hour,
@@ -68,9 +69,12 @@ pub struct AlertRow {
 pub struct ScorecardView<'a> {
     pub tenant_id: &'a str,
     pub range: ScoreRange,
-    /// How far back the window the service figures come from reaches.
-    pub window_seconds: u64,
+    /// What period the call figures cover.
+    pub period: &'a Period,
+    /// The range's coverage: calls over the period.
     pub coverage: &'a Coverage,
+    /// The live window's coverage alone: the ghost latencies' source.
+    pub live: &'a Coverage,
     pub alerts: &'a [AlertRow],
     /// Whether there were more alerts in range than were read.
     pub alerts_truncated: bool,
@@ -91,8 +95,8 @@ pub fn scorecard_page(view: &ScorecardView<'_>) -> String {
         header.top {
             p.brand { "causeway · coverage scorecard" }
             h1 { "Coverage of " (view.tenant_id) }
-            nav.ranges aria-label="Range of the alert figures" {
-                "Alerts over the last "
+            nav.ranges aria-label="Range of the figures" {
+                "Calls and alerts over the last "
                 @for range in ScoreRange::ALL {
                     @if range == view.range {
                         a.current href={ "?range=" (range.as_str()) } aria-current="page" { (range.label()) }
@@ -110,14 +114,14 @@ pub fn scorecard_page(view: &ScorecardView<'_>) -> String {
             (summary(view))
             section #topology aria-labelledby="topology-h" {
                 h2 #topology-h { "Topology" }
+                (period(view.period, view.range.label()))
                 p.hint {
-                    "Calls seen in the last " (human_duration(view.window_seconds * 1_000_000_000))
-                    ". Dashed: ghost services (called, never reporting). Edge colour: green when calls reach a "
+                    "Dashed: ghost services (called, never reporting). Edge colour: green when calls reach a "
                     "reporting callee, amber when some do, red when few do."
                 }
                 div.scroll.svgbox { (topology(c)) }
             }
-            (ghosts(c))
+            (ghosts(c, view.live, view.period.window_seconds))
             (edges(c))
             (alerts(view))
         }
@@ -170,7 +174,13 @@ fn summary(view: &ScorecardView<'_>) -> Markup {
     }
 }
 
-fn ghosts(c: &Coverage) -> Markup {
+/// A ghost's latency percentile, known only when the live window called it.
+fn latency(known: bool, ns: u64) -> Markup {
+    html! { @if known { (human_duration(ns)) } @else { span.muted title="not called in the live window" { "—" } } }
+}
+
+fn ghosts(c: &Coverage, live: &Coverage, window_seconds: u64) -> Markup {
+    let window = human_duration(window_seconds.saturating_mul(1_000_000_000));
     html! {
         section #ghosts aria-labelledby="ghosts-h" {
             h2 #ghosts-h { "Ghost services, most called first" }
@@ -182,19 +192,22 @@ fn ghosts(c: &Coverage) -> Markup {
                         thead { tr {
                             th scope="col" { "Service (as called)" } th scope="col" { "Called by" }
                             th scope="col" .num { "Calls" } th scope="col" .num { "Error rate" }
-                            th scope="col" .num { "p50" } th scope="col" .num { "p95" } th scope="col" .num { "p99" }
+                            th scope="col" .num { "p50 (last " (window) ")" }
+                            th scope="col" .num { "p95 (last " (window) ")" }
+                            th scope="col" .num { "p99 (last " (window) ")" }
                             th scope="col" { "Next step" }
                         } }
                         tbody {
                             @for g in &c.ghost_services {
+                                @let known = live.ghost_services.iter().any(|l| l.peer == g.peer);
                                 tr {
                                     th scope="row" { span.svc { (g.peer) } }
                                     td { (g.callers.join(", ")) }
                                     td.num { (g.stats.calls) }
                                     td.num.fail[g.stats.errors > 0] { (per_mille(g.stats.error_rate_per_mille)) }
-                                    td.num { (human_duration(g.stats.p50_ns)) }
-                                    td.num { (human_duration(g.stats.p95_ns)) }
-                                    td.num { (human_duration(g.stats.p99_ns)) }
+                                    td.num { (latency(known, g.stats.p50_ns)) }
+                                    td.num { (latency(known, g.stats.p95_ns)) }
+                                    td.num { (latency(known, g.stats.p99_ns)) }
                                     td { "Install the SDK (or an OpenTelemetry exporter) on " strong { (g.peer) } "." }
                                 }
                             }
@@ -225,7 +238,7 @@ fn edges(c: &Coverage) -> Markup {
         section #edges aria-labelledby="edges-h" {
             h2 #edges-h { "Propagation health per edge" }
             @if c.edges.is_empty() {
-                p.empty { "No outbound calls were recorded in the window." }
+                p.empty { "No outbound calls were recorded in this range." }
             } @else {
                 div.scroll {
                     table.data {
