@@ -64,6 +64,11 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
         .await
         .with_context(|| format!("subscribing to {}", deps.topics.alerts))?;
     tracing::info!(topic = %deps.topics.alerts, group = %config.group, "assembler consuming alerts");
+    // The lag is known from the start (then refreshed whenever the assembler
+    // is idle), so dashboards and alert rules see the series at once.
+    if let Ok(lag) = consumer.lag().await {
+        metrics::gauge!(CONSUMER_LAG).set(lag as f64);
+    }
     let expiry = tokio::spawn(crate::retention::expire_loop(
         Arc::clone(&deps.artifacts),
         shutdown.clone(),
