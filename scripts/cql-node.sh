@@ -28,6 +28,9 @@ timeout="${CAUSEWAY_CQL_START_TIMEOUT:-180}"
 
 log() { printf 'cql-node: %s\n' "$*" >&2; }
 
+# shellcheck source=lib/jvm-node.sh
+source "$repo/scripts/lib/jvm-node.sh"
+
 installed() { [[ -f "$root/.complete" && -f "$libs/cassandra-all-$version.jar" ]]; }
 
 install() {
@@ -38,36 +41,14 @@ install() {
   command -v java >/dev/null || { log "java 17 is needed to run cassandra"; exit 1; }
   command -v mvn >/dev/null || { log "maven (mvn) is needed to fetch cassandra from maven central"; exit 1; }
   log "fetching apache cassandra $version and its dependencies from maven central into $root"
-  local work
-  work="$(mktemp -d "${TMPDIR:-/tmp}/causeway-cql-install.XXXXXX")"
-  cat >"$work/pom.xml" <<EOF
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>causeway</groupId>
-  <artifactId>cql-node-libs</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
+  maven_fetch cql-node '    <dependency>
       <groupId>org.apache.cassandra</groupId>
       <artifactId>cassandra-all</artifactId>
-      <version>$version</version>
-    </dependency>
-  </dependencies>
-</project>
-EOF
-  rm -rf "$libs"
-  mkdir -p "$libs"
-  (cd "$work" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$cache/m2" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$libs" >&2)
-  rm -rf "$work"
-  touch "$root/.complete"
+      <version>'"$version"'</version>
+    </dependency>'
   log "installed apache cassandra $version ($(ls "$libs" | wc -l) jars)"
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # Sends a CQL OPTIONS frame (protocol v4) and checks that a SUPPORTED frame
 # with the same stream id comes back: the native transport is serving.
@@ -228,34 +209,10 @@ start() {
   exit 1
 }
 
-stop() {
-  local dir="${1:-}"
-  if [[ -z "$dir" && -f "$last_dir_file" ]]; then
-    dir="$(cat "$last_dir_file")"
-  fi
-  if [[ -z "$dir" || ! -f "$dir/pid" ]]; then
-    log "no cql node to stop"
-    return
-  fi
-  local pid
-  pid="$(cat "$dir/pid")"
-  if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 1 150); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$dir"
-  if [[ -f "$last_dir_file" && "$(cat "$last_dir_file")" == "$dir" ]]; then
-    rm -f "$last_dir_file"
-  fi
-  log "stopped cql node pid $pid"
-}
 
 case "${1:-}" in
   install) install ;;
   start) start ;;
-  stop) stop "${2:-}" ;;
+  stop) stop_node "${2:-}" "cql node" 150 ;;
   *) echo "usage: $0 install|start|stop [DIR]" >&2; exit 2 ;;
 esac

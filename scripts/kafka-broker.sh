@@ -26,6 +26,9 @@ heap="${CAUSEWAY_KAFKA_HEAP:-512m}"
 
 log() { printf 'kafka-broker: %s\n' "$*" >&2; }
 
+# shellcheck source=lib/jvm-node.sh
+source "$repo/scripts/lib/jvm-node.sh"
+
 installed() { [[ -f "$root/.complete" && -f "$libs/kafka_2.13-$version.jar" ]]; }
 
 install() {
@@ -36,43 +39,20 @@ install() {
   command -v java >/dev/null || { log "java (17 or newer) is needed to run kafka"; exit 1; }
   command -v mvn >/dev/null || { log "maven (mvn) is needed to fetch kafka from maven central"; exit 1; }
   log "fetching apache kafka $version and its dependencies from maven central into $root"
-  local work
-  work="$(mktemp -d "${TMPDIR:-/tmp}/causeway-kafka-install.XXXXXX")"
-  # A throwaway project whose only content is the broker's dependency list;
   # log4j-slf4j-impl routes the broker's slf4j logging to log4j2.
-  cat >"$work/pom.xml" <<EOF
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>causeway</groupId>
-  <artifactId>kafka-broker-libs</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
+  maven_fetch kafka-broker '    <dependency>
       <groupId>org.apache.kafka</groupId>
       <artifactId>kafka_2.13</artifactId>
-      <version>$version</version>
+      <version>'"$version"'</version>
     </dependency>
     <dependency>
       <groupId>org.apache.logging.log4j</groupId>
       <artifactId>log4j-slf4j-impl</artifactId>
       <version>2.24.3</version>
-    </dependency>
-  </dependencies>
-</project>
-EOF
-  rm -rf "$libs"
-  mkdir -p "$libs"
-  (cd "$work" && mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$cache/m2" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$libs" >&2)
-  rm -rf "$work"
-  touch "$root/.complete"
+    </dependency>'
   log "installed apache kafka $version ($(ls "$libs" | wc -l) jars)"
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # Sends a Kafka ApiVersions (v0) request and checks that an answer with the
 # same correlation id comes back: the broker listener is up and serving.
@@ -193,34 +173,10 @@ start() {
   exit 1
 }
 
-stop() {
-  local dir="${1:-}"
-  if [[ -z "$dir" && -f "$last_dir_file" ]]; then
-    dir="$(cat "$last_dir_file")"
-  fi
-  if [[ -z "$dir" || ! -f "$dir/pid" ]]; then
-    log "no broker to stop"
-    return
-  fi
-  local pid
-  pid="$(cat "$dir/pid")"
-  if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$dir"
-  if [[ -f "$last_dir_file" && "$(cat "$last_dir_file")" == "$dir" ]]; then
-    rm -f "$last_dir_file"
-  fi
-  log "stopped broker pid $pid"
-}
 
 case "${1:-}" in
   install) install ;;
   start) start ;;
-  stop) stop "${2:-}" ;;
+  stop) stop_node "${2:-}" "broker" 100 ;;
   *) echo "usage: $0 install|start|stop [DIR]" >&2; exit 2 ;;
 esac
