@@ -7,7 +7,7 @@ use causeway_assembler::{AssemblerConfig, materialize};
 use causeway_assembly::WindowProgress;
 use causeway_model::{Alert, AlertSource, CausalEvent, CeId, Kind, TraceId};
 use causeway_runtime::tenants::TenantRegistry;
-use causeway_store::open_stores;
+use causeway_store::{Stores, open_stores};
 
 fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_nanos() as u64
@@ -45,13 +45,19 @@ fn alert(tenant: &str, id: &str, fired_at: u64, trace: Option<u8>) -> Alert {
     }
 }
 
-#[tokio::test]
-async fn one_artifact_per_alert_scoped_to_its_tenant() {
+/// A fresh embedded store (kept while the directory lives) and the dev tenant.
+async fn open() -> (tempfile::TempDir, Stores, TenantRegistry) {
     let dir = tempfile::tempdir().expect("temp dir");
     let stores = open_stores(&format!("embedded://{}", dir.path().display()))
         .await
         .expect("store");
     let tenants = TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants");
+    (dir, stores, tenants)
+}
+
+#[tokio::test]
+async fn one_artifact_per_alert_scoped_to_its_tenant() {
+    let (_dir, stores, tenants) = open().await;
     let now = now_ns();
     let t0 = now - 60_000_000_000;
     let mut events = vec![
@@ -145,11 +151,7 @@ async fn one_artifact_per_alert_scoped_to_its_tenant() {
 /// events nearest the alert.
 #[tokio::test]
 async fn selection_sees_every_trace_at_volume() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
-        .await
-        .expect("store");
-    let tenants = TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants");
+    let (_dir, stores, tenants) = open().await;
     let now = now_ns();
     let fired = now - 1_000_000_000;
     let step = 100_000_000; // 10 a second
@@ -218,11 +220,7 @@ async fn selection_sees_every_trace_at_volume() {
 /// A window that has not caught up is said so, and never labelled full.
 #[tokio::test]
 async fn a_window_behind_is_never_full() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
-        .await
-        .expect("store");
-    let tenants = TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants");
+    let (_dir, stores, tenants) = open().await;
     let now = now_ns();
     let t0 = now - 10_000_000_000;
     let mut events = vec![
@@ -278,11 +276,7 @@ async fn a_window_behind_is_never_full() {
 /// chosen.
 #[tokio::test]
 async fn an_alert_on_an_uninstrumented_dependency_finds_its_callers() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
-        .await
-        .expect("store");
-    let tenants = TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants");
+    let (_dir, stores, tenants) = open().await;
     let now = now_ns();
     let t0 = now - 10_000_000_000;
     let call = |trace: u8, ce: u8, status: u16, start: u64| CausalEvent {
