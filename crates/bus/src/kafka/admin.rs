@@ -137,9 +137,7 @@ pub(crate) fn describe<C: rdkafka::ClientContext>(
         };
         let mut partitions = Vec::with_capacity(entry.partitions().len());
         for partition in entry.partitions() {
-            let (low, high) = client
-                .fetch_watermarks(name, partition.id(), REQUEST_TIMEOUT)
-                .map_err(|err| to_bus_error(&err, Some(name)))?;
+            let (low, high) = fetch_watermarks(client, name, partition.id())?;
             partitions.push(PartitionInfo {
                 id: partition.id(),
                 leader: partition.leader(),
@@ -156,4 +154,35 @@ pub(crate) fn describe<C: rdkafka::ClientContext>(
         });
     }
     Ok(out)
+}
+
+/// How often a watermark fetch is retried while a partition has no leader.
+const LEADER_ELECTION_ATTEMPTS: u32 = 20;
+
+/// Fetches one partition's watermarks. Right after a topic is created, and
+/// during any leader election, the broker answers "not leader" for a moment:
+/// that is retried for about two seconds rather than surfaced to callers that
+/// would only retry it themselves. Blocking.
+fn fetch_watermarks<C: rdkafka::ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    partition: i32,
+) -> Result<(i64, i64), BusError> {
+    let mut attempt = 1;
+    loop {
+        match client.fetch_watermarks(topic, partition, REQUEST_TIMEOUT) {
+            Ok(marks) => return Ok(marks),
+            Err(err)
+                if attempt < LEADER_ELECTION_ATTEMPTS
+                    && matches!(
+                        err.rdkafka_error_code(),
+                        Some(RDKafkaErrorCode::NotLeaderForPartition | RDKafkaErrorCode::LeaderNotAvailable)
+                    ) =>
+            {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(err) => return Err(to_bus_error(&err, Some(topic))),
+        }
+    }
 }
