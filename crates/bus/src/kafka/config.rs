@@ -21,6 +21,11 @@ const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("linger.ms", "5"),
     ("batch.num.messages", "10000"),
     ("message.timeout.ms", "15000"),
+    // librdkafka's own default is 1 GiB: during a broker outage records
+    // whose publish already timed out (and was answered 503) wait here for
+    // `message.timeout.ms`; 128 MiB bounds that, and past it a publish is
+    // refused at once as full (a retryable 503).
+    ("queue.buffering.max.kbytes", "131072"),
     ("allow.auto.create.topics", "false"),
 ];
 
