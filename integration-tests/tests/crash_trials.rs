@@ -6,12 +6,15 @@
 //! 200 is in the window, each event exactly once, and every alert that was
 //! answered 202 became exactly one artifact.
 //!
-//! `CAUSEWAY_CRASH_TRIALS` sets the number of trials (10 by default; the
-//! soak command in docs/reliability.md runs many more) and
-//! `CAUSEWAY_CRASH_SEED` replays one run's kill points.
+//! In Kafka mode the same is done to the windower+assembler process: the
+//! gateway keeps accepting while the workers are SIGKILLed and started
+//! again, five times by default.
+//!
+//! `CAUSEWAY_CRASH_TRIALS` sets the number of standalone trials (10 by
+//! default; the soak command in docs/reliability.md runs many more),
+//! `CAUSEWAY_KAFKA_CRASH_TRIALS` the Kafka ones, and `CAUSEWAY_CRASH_SEED`
+//! replays one run's kill points.
 
-// Only its process runner is used here: no broker in standalone mode.
-#[allow(dead_code)]
 mod kafka_support;
 
 use std::collections::BTreeMap;
@@ -20,9 +23,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, LONG_WAIT, TEST_SETTLE_MS, now_unix_ns, sdk_batch};
-use kafka_support::{Process, causeway_binary};
+use kafka_support::{Process, broker, causeway_binary, unique_prefix};
 
 const DEFAULT_TRIALS: u64 = 10;
+const DEFAULT_KAFKA_TRIALS: u64 = 5;
+/// The longest the Kafka workers run before their kill.
+const MAX_WORKER_KILL_DELAY_MS: u64 = 4_000;
 const SENDERS: usize = 3;
 /// The longest a trial runs before its kill.
 const MAX_KILL_DELAY_MS: u64 = 1_500;
@@ -179,20 +185,51 @@ async fn verify(api: &Api, acknowledged: &Acknowledged) {
     }
 }
 
-#[test]
-fn kill_9_at_random_points_loses_nothing_acknowledged() {
-    let test = "crash_trials";
-    let Some(binary) = causeway_binary(test) else { return };
-    let trials = env_number("CAUSEWAY_CRASH_TRIALS").unwrap_or(DEFAULT_TRIALS);
+/// The trial count from `variable`, a seeded generator, and the runtime
+/// the senders run on.
+fn trials_setup(variable: &str, default: u64) -> (u64, Rng, tokio::runtime::Runtime) {
+    let trials = env_number(variable).unwrap_or(default);
     let seed = env_number("CAUSEWAY_CRASH_SEED").unwrap_or_else(|| now_unix_ns() | 1);
     println!("crash trials: {trials}, seed {seed} (CAUSEWAY_CRASH_SEED={seed} replays the kill points)");
-    let mut rng = Rng(seed);
-    let dir = tempfile::tempdir().expect("tempdir");
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("client runtime");
+    (trials, Rng(seed), client)
+}
+
+/// Verifies against the restarted reader, bounded in time.
+fn verify_after(
+    client: &tokio::runtime::Runtime,
+    reader: &Process,
+    acknowledged: &Arc<Mutex<Acknowledged>>,
+    kills: u64,
+) {
+    let api = Api::new(reader.http_url(), DEV_KEY);
+    let acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap_or_else(PoisonError::into_inner));
+    assert!(
+        !acknowledged.traces.is_empty(),
+        "no batch was acknowledged in {kills} trials: the trials tested nothing"
+    );
+    client.block_on(async {
+        tokio::time::timeout(LONG_WAIT * 4, verify(&api, &acknowledged))
+            .await
+            .unwrap_or_else(|_| panic!("verification did not finish; log:\n{}", reader.log_tail()));
+    });
+    println!(
+        "after {kills} kills: {} acknowledged batches and {} acknowledged alerts all present exactly once",
+        acknowledged.traces.len(),
+        acknowledged.alerts.len()
+    );
+}
+
+#[test]
+fn kill_9_at_random_points_loses_nothing_acknowledged() {
+    let test = "crash_trials";
+    let Some(binary) = causeway_binary(test) else { return };
+    let (trials, mut rng, client) = trials_setup("CAUSEWAY_CRASH_TRIALS", DEFAULT_TRIALS);
+    let dir = tempfile::tempdir().expect("tempdir");
     let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
 
     for trial in 0..trials {
@@ -220,20 +257,80 @@ fn kill_9_at_random_points_loses_nothing_acknowledged() {
     }
 
     let process = start(&binary, dir.path(), trials);
-    let api = Api::new(process.http_url(), DEV_KEY);
-    let acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap_or_else(PoisonError::into_inner));
-    assert!(
-        !acknowledged.traces.is_empty(),
-        "no batch was acknowledged in {trials} trials: the trials tested nothing"
-    );
+    verify_after(&client, &process, &acknowledged, trials);
+}
+
+#[test]
+fn kafka_workers_killed_at_random_points_lose_nothing_acknowledged() {
+    let test = "crash_trials_kafka";
+    let Some(bootstrap) = broker(test) else { return };
+    let Some(binary) = causeway_binary(test) else { return };
+    let (trials, mut rng, client) = trials_setup("CAUSEWAY_KAFKA_CRASH_TRIALS", DEFAULT_KAFKA_TRIALS);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = unique_prefix("crash");
+    let env: Vec<(String, String)> = [
+        ("CAUSEWAY_DEV_API_KEY", DEV_KEY.to_owned()),
+        ("CAUSEWAY_TOPICS__PREFIX", prefix.clone()),
+        ("CAUSEWAY_TOPICS__CE_PARTITIONS", "4".to_owned()),
+        ("CAUSEWAY_WINDOWER__GROUP", format!("{prefix}-windower")),
+        ("CAUSEWAY_ASSEMBLER__GROUP", format!("{prefix}-assembler")),
+        ("CAUSEWAY_ASSEMBLER__SETTLE_MS", TEST_SETTLE_MS.to_string()),
+    ]
+    .map(|(name, value)| (name.to_owned(), value))
+    .to_vec();
+    // Every workers process opens the same store: each restart resumes it.
+    let start_split = |name: &str, store: &str, command: &[&str]| {
+        let store = format!("embedded://{}", dir.path().join(store).display());
+        let mut args: Vec<String> = command.iter().map(|part| (*part).to_owned()).collect();
+        args.extend(
+            [
+                "--bus",
+                &format!("kafka://{bootstrap}"),
+                "--store",
+                &store,
+                "--http-addr",
+                "127.0.0.1:0",
+                "--admin-addr",
+                "127.0.0.1:0",
+            ]
+            .map(str::to_owned),
+        );
+        Process::start(&binary, &args, &env, dir.path().join(format!("{name}.log")))
+    };
+    // The gateway stays up; its store holds only metering.
+    let gateway = start_split("gateway", "gateway-store", &["gateway"]);
+    let api = Api::new(gateway.http_url(), DEV_KEY);
+    let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|sender| client.spawn(send(api.clone(), Arc::clone(&stop), Arc::clone(&acknowledged), sender)))
+        .collect();
+    for trial in 0..trials {
+        let workers = start_split(
+            &format!("workers-{trial}"),
+            "workers-store",
+            &["run", "--targets", "windower,assembler"],
+        );
+        let delay = rng.below(MAX_WORKER_KILL_DELAY_MS);
+        std::thread::sleep(Duration::from_millis(delay));
+        workers.kill();
+        let so_far = acknowledged.lock().unwrap_or_else(PoisonError::into_inner);
+        println!(
+            "trial {trial}: workers killed after {delay} ms; {} batches and {} alerts acknowledged so far",
+            so_far.traces.len(),
+            so_far.alerts.len()
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
     client.block_on(async {
-        tokio::time::timeout(LONG_WAIT * 4, verify(&api, &acknowledged))
-            .await
-            .unwrap_or_else(|_| panic!("verification did not finish; log:\n{}", process.log_tail()));
+        for sender in senders {
+            sender.await.expect("sender task");
+        }
     });
-    println!(
-        "after {trials} kills: {} acknowledged batches and {} acknowledged alerts all present exactly once",
-        acknowledged.traces.len(),
-        acknowledged.alerts.len()
+    let workers = start_split(
+        "workers-last",
+        "workers-store",
+        &["run", "--targets", "windower,assembler"],
     );
+    verify_after(&client, &workers, &acknowledged, trials);
 }
