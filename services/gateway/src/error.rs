@@ -2,11 +2,42 @@
 //! status and body and to a gRPC status, so retryable means retryable on
 //! every path.
 
+use std::fmt;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use causeway_model::DecodeError;
 use serde_json::{Value, json};
+
+/// A short random id that ties a client's error answer to the log line
+/// holding its cause: bus and store error text is logged, never answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorId(String);
+
+impl ErrorId {
+    /// 12 hex digits from the 48 fully random bits of a UUIDv4.
+    pub fn new() -> Self {
+        let bytes = uuid::Uuid::new_v4().into_bytes();
+        Self(bytes[10..].iter().map(|byte| format!("{byte:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ErrorId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ErrorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -36,14 +67,38 @@ pub enum IngestError {
         retry_after_seconds: u64,
     },
     /// The bus or the store cannot take the request now; the client retries.
-    #[error("temporarily unavailable: {detail}")]
-    Unavailable { retry_after_seconds: u64, detail: String },
-    /// Not the client's fault and not retryable as is.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The cause was logged under `error_id` (see [`IngestError::unavailable`]).
+    #[error("temporarily unavailable (error id {error_id}); retry after {retry_after_seconds} s")]
+    Unavailable {
+        retry_after_seconds: u64,
+        error_id: ErrorId,
+    },
+    /// Not the client's fault and not retryable as is. The cause was logged
+    /// under `error_id` (see [`IngestError::internal`]).
+    #[error("internal error (error id {error_id})")]
+    Internal { error_id: ErrorId },
 }
 
 impl IngestError {
+    /// A dependency (bus, store) cannot take the request now. Its text is
+    /// logged at warn under a fresh error id; the client gets only the id.
+    pub(crate) fn unavailable(retry_after_seconds: u64, cause: impl fmt::Display) -> Self {
+        let error_id = ErrorId::new();
+        tracing::warn!(error_id = %error_id, error = %cause, retry_after_seconds, "request failed, retryable");
+        IngestError::Unavailable {
+            retry_after_seconds,
+            error_id,
+        }
+    }
+
+    /// A failure that is nobody's input: logged at error under a fresh
+    /// error id; the client gets only the id.
+    pub(crate) fn internal(cause: impl fmt::Display) -> Self {
+        let error_id = ErrorId::new();
+        tracing::error!(error_id = %error_id, error = %cause, "request failed");
+        IngestError::Internal { error_id }
+    }
+
     /// Refusals decided before the request body was read to its end.
     fn answered_before_body(&self) -> bool {
         matches!(
@@ -67,7 +122,7 @@ impl IngestError {
             }
             IngestError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             IngestError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            IngestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            IngestError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -118,8 +173,12 @@ impl IngestError {
             IngestError::QuotaExceeded { plan, limit, .. } => {
                 json!({"error": "ce_limit_reached", "limit_type": "ce", "plan": plan, "limit": limit})
             }
-            IngestError::Unavailable { .. } => json!({"error": "unavailable", "message": self.to_string()}),
-            IngestError::Internal(_) => json!({"error": "internal", "message": self.to_string()}),
+            IngestError::Unavailable { error_id, .. } => {
+                json!({"error": "unavailable", "message": self.to_string(), "error_id": error_id.as_str()})
+            }
+            IngestError::Internal { error_id } => {
+                json!({"error": "internal", "message": self.to_string(), "error_id": error_id.as_str()})
+            }
         }
     }
 
@@ -135,7 +194,7 @@ impl IngestError {
                 tonic::Status::resource_exhausted(message)
             }
             IngestError::Unavailable { .. } => tonic::Status::unavailable(message),
-            IngestError::Internal(_) => tonic::Status::internal(message),
+            IngestError::Internal { .. } => tonic::Status::internal(message),
         };
         if let Some(seconds) = self.retry_after_seconds() {
             status.metadata_mut().insert("retry-after", seconds.into());
@@ -153,7 +212,7 @@ impl IngestError {
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => "unsupported_media_type",
             IngestError::QuotaExceeded { .. } => "quota",
             IngestError::Unavailable { .. } => "unavailable",
-            IngestError::Internal(_) => "internal",
+            IngestError::Internal { .. } => "internal",
         }
     }
 }
@@ -236,19 +295,38 @@ mod tests {
 
     #[test]
     fn retryable_is_unavailable_with_retry_after_on_grpc() {
-        let status = IngestError::Unavailable {
-            retry_after_seconds: 3,
-            detail: "bus is full".into(),
-        }
-        .grpc_status();
+        let err = IngestError::unavailable(3, "broker 10.0.0.7:9092 refused: secret detail");
+        let IngestError::Unavailable { error_id, .. } = &err else {
+            panic!("not unavailable: {err:?}");
+        };
+        let status = err.grpc_status();
         assert_eq!(status.code(), tonic::Code::Unavailable);
         assert_eq!(
             status.metadata().get("retry-after").map(|v| v.to_str().ok()),
             Some(Some("3"))
         );
+        assert!(status.message().contains(error_id.as_str()), "{}", status.message());
+        assert!(!status.message().contains("secret"), "{}", status.message());
         assert_eq!(
             IngestError::Unauthorized("no key").grpc_status().code(),
             tonic::Code::Unauthenticated
         );
+    }
+
+    #[test]
+    fn internal_text_is_logged_not_answered() {
+        let err = IngestError::internal("store fatal: keyspace causeway_prod unreachable at 10.1.2.3");
+        let IngestError::Internal { error_id } = &err else {
+            panic!("not internal: {err:?}");
+        };
+        assert_eq!(error_id.as_str().len(), 12);
+        assert!(error_id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
+        let body = err.http_body();
+        assert_eq!(body["error"], "internal");
+        assert_eq!(body["error_id"], error_id.as_str());
+        let text = body.to_string();
+        assert!(!text.contains("keyspace") && !text.contains("10.1.2.3"), "{text}");
+        assert!(!err.grpc_status().message().contains("keyspace"));
+        assert_ne!(ErrorId::new(), ErrorId::new());
     }
 }

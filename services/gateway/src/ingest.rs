@@ -46,7 +46,7 @@ where
 {
     tokio::task::spawn_blocking(decode)
         .await
-        .map_err(|err| IngestError::Internal(format!("decode task failed: {err}")))?
+        .map_err(|err| IngestError::internal(format_args!("decode task failed: {err}")))?
         .map_err(IngestError::from)
 }
 
@@ -126,54 +126,44 @@ pub(crate) async fn publish(state: &GatewayState, topic: &str, records: Vec<Reco
     metrics::record_publish(started.elapsed());
     match outcome {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(bus_error(state, err)),
-        Err(_elapsed) => {
-            tracing::warn!(
-                topic,
-                timeout_ms = state.config().publish_timeout_ms,
-                "bus publish timed out"
-            );
-            Err(IngestError::Unavailable {
-                retry_after_seconds: state.config().retry_after_seconds,
-                detail: "the bus did not accept the batch in time".to_owned(),
-            })
-        }
+        Ok(Err(err)) => Err(bus_error(state, topic, err)),
+        Err(_elapsed) => Err(IngestError::unavailable(
+            state.config().retry_after_seconds,
+            format_args!(
+                "bus publish to {topic} timed out after {} ms",
+                state.config().publish_timeout_ms
+            ),
+        )),
     }
 }
 
-fn bus_error(state: &GatewayState, err: BusError) -> IngestError {
+/// Bus and store text is logged under an error id, never answered: it can
+/// name brokers, hosts and keyspaces.
+fn bus_error(state: &GatewayState, topic: &str, err: BusError) -> IngestError {
     match err {
-        BusError::Full { retry_after } => IngestError::Unavailable {
-            // Round up: a client retrying early would only be refused again.
-            retry_after_seconds: retry_after.as_secs_f64().ceil().max(1.0) as u64,
-            detail: "the bus is full".to_owned(),
-        },
-        BusError::Unavailable(detail) => {
-            tracing::warn!(error = %detail, "bus unavailable");
-            IngestError::Unavailable {
-                retry_after_seconds: state.config().retry_after_seconds,
-                detail,
-            }
-        }
+        // Round up: a client retrying early would only be refused again.
+        BusError::Full { retry_after } => IngestError::unavailable(
+            retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            format_args!("bus full publishing to {topic}"),
+        ),
+        BusError::Unavailable(detail) => IngestError::unavailable(
+            state.config().retry_after_seconds,
+            format_args!("bus unavailable publishing to {topic}: {detail}"),
+        ),
         err @ (BusError::UnknownTopic(_) | BusError::Fatal(_)) => {
-            tracing::error!(error = %err, "bus publish failed");
-            IngestError::Internal(err.to_string())
+            IngestError::internal(format_args!("bus publish to {topic} failed: {err}"))
         }
     }
 }
 
 pub(crate) fn store_error(state: &GatewayState, err: StoreError) -> IngestError {
     match err {
-        StoreError::Unavailable(detail) => {
-            tracing::warn!(error = %detail, "store unavailable");
-            IngestError::Unavailable {
-                retry_after_seconds: state.config().retry_after_seconds,
-                detail,
-            }
-        }
+        StoreError::Unavailable(detail) => IngestError::unavailable(
+            state.config().retry_after_seconds,
+            format_args!("store unavailable: {detail}"),
+        ),
         err @ (StoreError::Conflict(_) | StoreError::Fatal(_)) => {
-            tracing::error!(error = %err, "store failed");
-            IngestError::Internal(err.to_string())
+            IngestError::internal(format_args!("store failed: {err}"))
         }
     }
 }

@@ -24,7 +24,7 @@ mod trace_records;
 
 pub use clock::{month_of, now_unix_ns, seconds_until_next_month};
 pub use config::{GatewayConfig, MAX_CONFIGURABLE_BODY_BYTES, MAX_CONFIGURABLE_RECORD_BYTES, MIN_RECORD_BYTES};
-pub use error::IngestError;
+pub use error::{ErrorId, IngestError};
 pub use grpc::grpc_router;
 pub use http::{ROUTE_ALERTS, ROUTE_OTLP_TRACES, ROUTE_SDK_BATCH, ROUTE_SERVICE_EVENTS, http_router};
 pub use integrations::signature::sign_hex;

@@ -77,7 +77,7 @@ pub(crate) async fn read_body(headers: &HeaderMap, mut body: Body, max_bytes: us
     // Inflating several megabytes takes milliseconds: off the runtime threads.
     tokio::task::spawn_blocking(move || gunzip(&raw, max_bytes))
         .await
-        .map_err(|err| IngestError::Internal(format!("decompression task failed: {err}")))?
+        .map_err(|err| IngestError::internal(format_args!("decompression task failed: {err}")))?
 }
 
 /// Reads and throws away what is left of a refused body (bounded in bytes

@@ -62,7 +62,7 @@ async fn webhook_inner(
         _ => tenant.integrations.grafana.as_ref(),
     };
     let Some(integration) = integration else {
-        return Err(IngestError::Internal("token tenant lost its integration".into()));
+        return Err(IngestError::internal("token tenant lost its integration"));
     };
     require_json(headers)?;
     let bytes = read_body(headers, body, state.config().max_body_bytes).await?;

@@ -32,9 +32,7 @@ async fn webhook_inner(
 ) -> Result<Response, IngestError> {
     let tenant = tenant_by_token(state, Provider::Opsgenie, uri, headers)?;
     let Some(integration) = tenant.integrations.opsgenie.as_ref() else {
-        return Err(IngestError::Internal(
-            "token tenant lost its opsgenie integration".into(),
-        ));
+        return Err(IngestError::internal("token tenant lost its opsgenie integration"));
     };
     require_json(headers)?;
     let bytes = read_body(headers, body, state.config().max_body_bytes).await?;

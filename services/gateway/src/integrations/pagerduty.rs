@@ -34,9 +34,7 @@ async fn webhook_inner(state: &GatewayState, headers: &HeaderMap, body: Body) ->
     let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
     let tenant = verified_tenant(state, &signatures, &bytes)?;
     let Some(integration) = tenant.integrations.pagerduty.as_ref() else {
-        return Err(IngestError::Internal(
-            "verified tenant lost its pagerduty integration".into(),
-        ));
+        return Err(IngestError::internal("verified tenant lost its pagerduty integration"));
     };
     let payload = parse_json(&bytes, "pagerduty webhook JSON")?;
     let event_type = required_text(&payload, "event.event_type")?;

@@ -92,7 +92,7 @@ async fn slash_command_inner(state: &GatewayState, headers: &HeaderMap, body: Bo
     }
     let accepted = accept(state, &alert).await?;
     let Accepted::New { alert_id } = accepted else {
-        return Err(IngestError::Internal("a slash command alert has no dedup key".into()));
+        return Err(IngestError::internal("a slash command alert has no dedup key"));
     };
     slack_followup::spawn(state.clone(), tenant.id.clone(), alert_id.clone(), response_url.clone());
     Ok(ephemeral(&format!(
