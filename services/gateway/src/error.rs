@@ -39,6 +39,40 @@ impl fmt::Display for ErrorId {
     }
 }
 
+/// Which gateway-wide in-flight limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InflightLimit {
+    /// `gateway.max_inflight_bytes`: request body bytes held, raw and inflated.
+    Bytes,
+    /// `gateway.max_inflight_requests`: ingest requests being served at once.
+    Requests,
+}
+
+impl InflightLimit {
+    /// The `limit_type` of the 503 body and the metrics `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            InflightLimit::Bytes => "inflight_bytes",
+            InflightLimit::Requests => "inflight_requests",
+        }
+    }
+
+    /// The config key that sets the limit.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            InflightLimit::Bytes => "gateway.max_inflight_bytes",
+            InflightLimit::Requests => "gateway.max_inflight_requests",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            InflightLimit::Bytes => "bytes",
+            InflightLimit::Requests => "requests",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// No key, a malformed `Authorization` header, or an unknown key.
@@ -64,6 +98,18 @@ pub enum IngestError {
     QuotaExceeded {
         plan: &'static str,
         limit: u64,
+        retry_after_seconds: u64,
+    },
+    /// The gateway holds as many requests or body bytes as it may; the
+    /// client retries. Decided before the request was read to its end.
+    #[error(
+        "the gateway is at its limit of {limit} {} in flight ({}); retry after {retry_after_seconds} s",
+        limit_type.unit(),
+        limit_type.config_key()
+    )]
+    Overloaded {
+        limit_type: InflightLimit,
+        limit: usize,
         retry_after_seconds: u64,
     },
     /// The bus or the store cannot take the request now; the client retries.
@@ -108,6 +154,7 @@ impl IngestError {
                 | IngestError::BodyTooLarge { .. }
                 | IngestError::UnsupportedMediaType(_)
                 | IngestError::UnsupportedEncoding(_)
+                | IngestError::Overloaded { .. }
         )
     }
 
@@ -121,7 +168,7 @@ impl IngestError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             IngestError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-            IngestError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::Overloaded { .. } | IngestError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             IngestError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,6 +176,9 @@ impl IngestError {
     fn retry_after_seconds(&self) -> Option<u64> {
         match self {
             IngestError::QuotaExceeded {
+                retry_after_seconds, ..
+            }
+            | IngestError::Overloaded {
                 retry_after_seconds, ..
             }
             | IngestError::Unavailable {
@@ -173,6 +223,12 @@ impl IngestError {
             IngestError::QuotaExceeded { plan, limit, .. } => {
                 json!({"error": "ce_limit_reached", "limit_type": "ce", "plan": plan, "limit": limit})
             }
+            IngestError::Overloaded { limit_type, limit, .. } => json!({
+                "error": "overloaded",
+                "limit_type": limit_type.label(),
+                "limit": limit,
+                "message": self.to_string(),
+            }),
             IngestError::Unavailable { error_id, .. } => {
                 json!({"error": "unavailable", "message": self.to_string(), "error_id": error_id.as_str()})
             }
@@ -190,7 +246,7 @@ impl IngestError {
             IngestError::Decode(_) | IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => {
                 tonic::Status::invalid_argument(message)
             }
-            IngestError::BodyTooLarge { .. } | IngestError::QuotaExceeded { .. } => {
+            IngestError::BodyTooLarge { .. } | IngestError::QuotaExceeded { .. } | IngestError::Overloaded { .. } => {
                 tonic::Status::resource_exhausted(message)
             }
             IngestError::Unavailable { .. } => tonic::Status::unavailable(message),
@@ -211,6 +267,7 @@ impl IngestError {
             IngestError::BodyTooLarge { .. } => "too_large",
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => "unsupported_media_type",
             IngestError::QuotaExceeded { .. } => "quota",
+            IngestError::Overloaded { .. } => "overloaded",
             IngestError::Unavailable { .. } => "unavailable",
             IngestError::Internal { .. } => "internal",
         }
@@ -328,5 +385,33 @@ mod tests {
         assert!(!text.contains("keyspace") && !text.contains("10.1.2.3"), "{text}");
         assert!(!err.grpc_status().message().contains("keyspace"));
         assert_ne!(ErrorId::new(), ErrorId::new());
+    }
+
+    #[test]
+    fn overload_names_the_limit_and_is_retryable() {
+        let err = IngestError::Overloaded {
+            limit_type: InflightLimit::Bytes,
+            limit: 65_536,
+            retry_after_seconds: 1,
+        };
+        let body = err.http_body();
+        assert_eq!(body["error"], "overloaded");
+        assert_eq!(body["limit_type"], "inflight_bytes");
+        assert_eq!(body["limit"], 65_536);
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("gateway.max_inflight_bytes")
+        );
+        let status = err.grpc_status();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            status.metadata().get("retry-after").map(|v| v.to_str().ok()),
+            Some(Some("1"))
+        );
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -8,12 +8,14 @@ use causeway_model::proto::v1::{IngestRequest, IngestResponse};
 use causeway_runtime::tenants::Tenant;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use prost::Message;
 use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::HealthService;
 
+use crate::admission::Ticket;
 use crate::auth;
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
@@ -39,9 +41,14 @@ struct GrpcIngest {
 }
 
 impl GrpcIngest {
-    fn tenant<T>(&self, request: &Request<T>) -> Result<Arc<Tenant>, IngestError> {
+    /// The tenant of the call's key, and its admission under the in-flight
+    /// limits with the decoded message counted at its full size.
+    fn admit<T: Message>(&self, request: &Request<T>) -> Result<(Arc<Tenant>, Ticket), IngestError> {
         let value = request.metadata().get("authorization").map(|v| v.as_bytes());
-        auth::authenticate(&self.state.deps().tenants, value)
+        let tenant = auth::authenticate(&self.state.deps().tenants, value)?;
+        let ticket = self.state.admit()?;
+        ticket.reserve_total(request.get_ref().encoded_len())?;
+        Ok((tenant, ticket))
     }
 }
 
@@ -60,10 +67,10 @@ fn finish<T>(route: &'static str, outcome: Result<T, IngestError>) -> Result<Res
 impl IngestService for GrpcIngest {
     async fn ingest(&self, request: Request<IngestRequest>) -> Result<Response<IngestResponse>, Status> {
         let outcome = async {
-            let tenant = self.tenant(&request)?;
+            let (tenant, ticket) = self.admit(&request)?;
             let batch = request.into_inner().batch.unwrap_or_default();
             let tenant_id = tenant.id.clone();
-            let events = decode_off_runtime(move || {
+            let events = decode_off_runtime(&ticket, move || {
                 causeway_model::events_from_ce_batch(batch, Some(&tenant_id), now_unix_ns())
             })
             .await?;
@@ -83,11 +90,13 @@ impl TraceService for GrpcIngest {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let outcome = async {
-            let tenant = self.tenant(&request)?;
+            let (tenant, ticket) = self.admit(&request)?;
             let export = request.into_inner();
             let tenant_id = tenant.id.clone();
-            let events =
-                decode_off_runtime(move || causeway_model::events_from_otlp(export, &tenant_id, now_unix_ns())).await?;
+            let events = decode_off_runtime(&ticket, move || {
+                causeway_model::events_from_otlp(export, &tenant_id, now_unix_ns())
+            })
+            .await?;
             accept_events(&self.state, &tenant, events, Format::OtlpGrpc).await?;
             // All or nothing: `partial_success` is never set.
             Ok(ExportTraceServiceResponse::default())

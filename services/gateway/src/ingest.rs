@@ -10,6 +10,7 @@ use causeway_model::{CausalEvent, DecodeError};
 use causeway_runtime::tenants::Tenant;
 use causeway_store::StoreError;
 
+use crate::admission::Ticket;
 use crate::clock::{month_of, now_unix_ns, seconds_until_next_month};
 use crate::error::IngestError;
 use crate::metrics;
@@ -38,16 +39,24 @@ impl Format {
     }
 }
 
-/// Decoding a large batch takes milliseconds of CPU: off the runtime threads.
-pub(crate) async fn decode_off_runtime<T, F>(decode: F) -> Result<T, IngestError>
+/// Decoding a large batch takes milliseconds of CPU: off the runtime
+/// threads. The task holds a clone of the request's ticket, so the request
+/// stays counted against the in-flight limits until the decode ends, even
+/// when the client went away before.
+pub(crate) async fn decode_off_runtime<T, F>(ticket: &Ticket, decode: F) -> Result<T, IngestError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, DecodeError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(decode)
-        .await
-        .map_err(|err| IngestError::internal(format_args!("decode task failed: {err}")))?
-        .map_err(IngestError::from)
+    let ticket = ticket.clone();
+    tokio::task::spawn_blocking(move || {
+        let decoded = decode();
+        drop(ticket);
+        decoded
+    })
+    .await
+    .map_err(|err| IngestError::internal(format_args!("decode task failed: {err}")))?
+    .map_err(IngestError::from)
 }
 
 /// Publishes decoded, validated events; returns how many were accepted.

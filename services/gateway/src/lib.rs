@@ -8,6 +8,7 @@
 //! shutdown)`, or [`http_router`] and [`grpc_router`] to serve the routes
 //! beside other targets' on shared ports.
 
+mod admission;
 mod alert_intake;
 mod auth;
 mod clock;
@@ -23,8 +24,11 @@ mod state;
 mod trace_records;
 
 pub use clock::{month_of, now_unix_ns, seconds_until_next_month};
-pub use config::{GatewayConfig, MAX_CONFIGURABLE_BODY_BYTES, MAX_CONFIGURABLE_RECORD_BYTES, MIN_RECORD_BYTES};
-pub use error::{ErrorId, IngestError};
+pub use config::{
+    DEFAULT_MAX_INFLIGHT_BYTES, GatewayConfig, MAX_CONFIGURABLE_BODY_BYTES, MAX_CONFIGURABLE_INFLIGHT_REQUESTS,
+    MAX_CONFIGURABLE_RECORD_BYTES, MIN_RECORD_BYTES,
+};
+pub use error::{ErrorId, InflightLimit, IngestError};
 pub use grpc::grpc_router;
 pub use http::{ROUTE_ALERTS, ROUTE_OTLP_TRACES, ROUTE_SDK_BATCH, ROUTE_SERVICE_EVENTS, http_router};
 pub use integrations::signature::sign_hex;

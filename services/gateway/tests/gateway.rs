@@ -9,6 +9,7 @@ mod gateway {
     pub mod harness;
     mod http_ingest;
     mod integrations;
+    mod overload;
     mod record_size;
     mod rejections;
 }

@@ -35,8 +35,9 @@ async fn webhook_inner(
         return Err(IngestError::internal("token tenant lost its opsgenie integration"));
     };
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let payload = parse_json(&bytes, "opsgenie webhook JSON")?;
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let payload = parse_json(bytes, "opsgenie webhook JSON")?;
     let action = required_text(&payload, "action")?;
     if action != "Create" {
         return Ok(ignored(format!("action {action} does not start an artifact")));

@@ -50,9 +50,10 @@ async fn slash_command_inner(state: &GatewayState, headers: &HeaderMap, body: Bo
             return Err(IngestError::UnsupportedMediaType(other.unwrap_or("(none)").to_owned()));
         }
     }
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let tenant = verified_tenant(state, &timestamp, &signatures, &bytes)?;
-    let form: HashMap<String, String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let tenant = verified_tenant(state, &timestamp, &signatures, bytes)?;
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
         .map_err(|err| IngestError::Decode(causeway_model::DecodeError::malformed("slash command form", err)))?
         .into_iter()
         .collect();
