@@ -57,6 +57,7 @@ impl Admission {
             admission: self.clone(),
             request: Some(permit),
             bytes: None,
+            refused: false,
         })));
         self.export();
         Ok(ticket)
@@ -100,6 +101,8 @@ struct Held {
     request: Option<OwnedSemaphorePermit>,
     /// Every byte permit this request took, merged into one.
     bytes: Option<OwnedSemaphorePermit>,
+    /// Set when a reservation was refused (the request was answered 503).
+    refused: bool,
 }
 
 impl Ticket {
@@ -120,6 +123,7 @@ impl Ticket {
             .ok()
             .and_then(|n| held.admission.bytes.clone().try_acquire_many_owned(n).ok());
         let Some(permit) = taken else {
+            held.refused = true;
             return Err(held.admission.refuse(InflightLimit::Bytes));
         };
         match held.bytes.as_mut() {
@@ -151,6 +155,11 @@ impl Ticket {
     /// Body bytes this request holds now.
     pub(crate) fn held_bytes(&self) -> usize {
         self.held().bytes.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+
+    /// Whether a reservation of this request was refused.
+    pub(crate) fn refused(&self) -> bool {
+        self.held().refused
     }
 }
 
@@ -208,6 +217,7 @@ mod tests {
         let b = admission.admit().expect("b");
         a.reserve(600).expect("fits");
         assert_eq!(overloaded(b.reserve(500)), Some(InflightLimit::Bytes));
+        assert!(b.refused() && !a.refused());
         b.reserve(400).expect("exactly fills the budget");
         assert_eq!(admission.bytes.available_permits(), 0);
         a.release(100);

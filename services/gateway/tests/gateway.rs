@@ -5,6 +5,7 @@
 
 mod gateway {
     mod alerts;
+    mod grpc_guard;
     mod grpc_ingest;
     pub mod harness;
     mod http_ingest;
