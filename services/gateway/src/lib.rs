@@ -14,6 +14,7 @@ mod auth;
 mod clock;
 mod config;
 mod error;
+mod error_id;
 mod grpc;
 mod http;
 mod ingest;
