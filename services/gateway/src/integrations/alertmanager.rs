@@ -62,11 +62,12 @@ async fn webhook_inner(
         _ => tenant.integrations.grafana.as_ref(),
     };
     let Some(integration) = integration else {
-        return Err(IngestError::Internal("token tenant lost its integration".into()));
+        return Err(IngestError::internal("token tenant lost its integration"));
     };
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let payload = parse_json(&bytes, "alert webhook JSON")?;
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let payload = parse_json(bytes, "alert webhook JSON")?;
     if provider == Provider::Alertmanager {
         let version = required_text(&payload, "version")?;
         if version != "4" {

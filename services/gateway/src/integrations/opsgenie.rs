@@ -32,13 +32,12 @@ async fn webhook_inner(
 ) -> Result<Response, IngestError> {
     let tenant = tenant_by_token(state, Provider::Opsgenie, uri, headers)?;
     let Some(integration) = tenant.integrations.opsgenie.as_ref() else {
-        return Err(IngestError::Internal(
-            "token tenant lost its opsgenie integration".into(),
-        ));
+        return Err(IngestError::internal("token tenant lost its opsgenie integration"));
     };
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let payload = parse_json(&bytes, "opsgenie webhook JSON")?;
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let payload = parse_json(bytes, "opsgenie webhook JSON")?;
     let action = required_text(&payload, "action")?;
     if action != "Create" {
         return Ok(ignored(format!("action {action} does not start an artifact")));

@@ -31,14 +31,13 @@ pub(super) async fn webhook(State(state): State<GatewayState>, headers: HeaderMa
 async fn webhook_inner(state: &GatewayState, headers: &HeaderMap, body: Body) -> Result<Response, IngestError> {
     let signatures = signatures(headers)?;
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let tenant = verified_tenant(state, &signatures, &bytes)?;
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let tenant = verified_tenant(state, &signatures, bytes)?;
     let Some(integration) = tenant.integrations.pagerduty.as_ref() else {
-        return Err(IngestError::Internal(
-            "verified tenant lost its pagerduty integration".into(),
-        ));
+        return Err(IngestError::internal("verified tenant lost its pagerduty integration"));
     };
-    let payload = parse_json(&bytes, "pagerduty webhook JSON")?;
+    let payload = parse_json(bytes, "pagerduty webhook JSON")?;
     let event_type = required_text(&payload, "event.event_type")?;
     if event_type != "incident.triggered" {
         return Ok(ignored(format!("event type {event_type} does not start an artifact")));

@@ -50,9 +50,10 @@ async fn slash_command_inner(state: &GatewayState, headers: &HeaderMap, body: Bo
             return Err(IngestError::UnsupportedMediaType(other.unwrap_or("(none)").to_owned()));
         }
     }
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let tenant = verified_tenant(state, &timestamp, &signatures, &bytes)?;
-    let form: HashMap<String, String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let tenant = verified_tenant(state, &timestamp, &signatures, bytes)?;
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
         .map_err(|err| IngestError::Decode(causeway_model::DecodeError::malformed("slash command form", err)))?
         .into_iter()
         .collect();
@@ -92,7 +93,7 @@ async fn slash_command_inner(state: &GatewayState, headers: &HeaderMap, body: Bo
     }
     let accepted = accept(state, &alert).await?;
     let Accepted::New { alert_id } = accepted else {
-        return Err(IngestError::Internal("a slash command alert has no dedup key".into()));
+        return Err(IngestError::internal("a slash command alert has no dedup key"));
     };
     slack_followup::spawn(state.clone(), tenant.id.clone(), alert_id.clone(), response_url.clone());
     Ok(ephemeral(&format!(
