@@ -50,6 +50,9 @@ pub struct GatewayConfig {
     /// Ingest requests (each with its decode) served at once over every
     /// route, HTTP and gRPC; one more is answered 503 / `RESOURCE_EXHAUSTED`.
     pub max_inflight_requests: usize,
+    /// How long an HTTP request may take to send its whole body; a slower
+    /// (or stalled) upload is answered 408 and its slot and bytes freed.
+    pub body_read_timeout_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -65,6 +68,8 @@ impl Default for GatewayConfig {
             // cores and the bus busy; more only queue and hold memory.
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
             max_inflight_requests: 64,
+            // A 4 MiB body over a slow mobile uplink (~1 Mbit/s) takes ~35 s.
+            body_read_timeout_ms: 60_000,
         }
     }
 }
@@ -87,6 +92,9 @@ impl GatewayConfig {
         }
         if self.retry_after_seconds == 0 {
             errors.push("gateway.retry_after_seconds must be at least 1".to_owned());
+        }
+        if self.body_read_timeout_ms == 0 {
+            errors.push("gateway.body_read_timeout_ms must be at least 1".to_owned());
         }
         if !(MIN_RECORD_BYTES..=MAX_CONFIGURABLE_RECORD_BYTES).contains(&self.max_record_bytes) {
             errors.push(format!(

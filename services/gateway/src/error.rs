@@ -63,6 +63,10 @@ pub enum IngestError {
     Decode(#[from] DecodeError),
     #[error("request body exceeds the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// The client did not finish sending its body in time (a slow or
+    /// stalled upload holding a slot).
+    #[error("request body not received within {limit_ms} ms (gateway.body_read_timeout_ms)")]
+    BodyTimeout { limit_ms: u64 },
     #[error("unsupported content type {0:?}")]
     UnsupportedMediaType(String),
     #[error("unsupported content encoding {0:?}; send gzip or identity")]
@@ -125,6 +129,7 @@ impl IngestError {
             IngestError::Unauthorized(_)
                 | IngestError::BadSignature { .. }
                 | IngestError::BodyTooLarge { .. }
+                | IngestError::BodyTimeout { .. }
                 | IngestError::UnsupportedMediaType(_)
                 | IngestError::UnsupportedEncoding(_)
                 | IngestError::Overloaded { .. }
@@ -137,6 +142,7 @@ impl IngestError {
             IngestError::UnknownService { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             IngestError::Decode(_) => StatusCode::BAD_REQUEST,
             IngestError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -190,6 +196,9 @@ impl IngestError {
             IngestError::BodyTooLarge { limit } => {
                 json!({"error": "body_too_large", "message": self.to_string(), "limit": limit})
             }
+            IngestError::BodyTimeout { limit_ms } => {
+                json!({"error": "body_timeout", "message": self.to_string(), "limit": limit_ms})
+            }
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => {
                 json!({"error": "unsupported_media_type", "message": self.to_string()})
             }
@@ -223,6 +232,7 @@ impl IngestError {
                 tonic::Status::resource_exhausted(message)
             }
             IngestError::Unavailable { .. } => tonic::Status::unavailable(message),
+            IngestError::BodyTimeout { .. } => tonic::Status::deadline_exceeded(message),
             IngestError::Internal { .. } => tonic::Status::internal(message),
         };
         if let Some(seconds) = self.retry_after_seconds() {
@@ -238,6 +248,7 @@ impl IngestError {
             IngestError::UnknownService { .. } => "unknown_service",
             IngestError::Decode(_) => "invalid",
             IngestError::BodyTooLarge { .. } => "too_large",
+            IngestError::BodyTimeout { .. } => "body_timeout",
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => "unsupported_media_type",
             IngestError::QuotaExceeded { .. } => "quota",
             IngestError::Overloaded { .. } => "overloaded",

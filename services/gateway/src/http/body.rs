@@ -61,8 +61,16 @@ pub(crate) async fn read_body(
     body: Body,
 ) -> Result<AdmittedBody, IngestError> {
     let max_bytes = state.config().max_body_bytes;
+    let limit_ms = state.config().body_read_timeout_ms;
     let ticket = state.admit()?;
-    let bytes = read_admitted(headers, body, max_bytes, &ticket).await?;
+    // A client trickling its body would otherwise hold its slot and bytes
+    // of the in-flight budget for as long as it likes.
+    let bytes = tokio::time::timeout(
+        Duration::from_millis(limit_ms),
+        read_admitted(headers, body, max_bytes, &ticket),
+    )
+    .await
+    .map_err(|_| IngestError::BodyTimeout { limit_ms })??;
     Ok(AdmittedBody { bytes, ticket })
 }
 

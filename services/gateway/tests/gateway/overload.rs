@@ -221,3 +221,29 @@ async fn over_the_request_limit_is_503_and_grpc_resource_exhausted() {
     assert_eq!(published, 4);
     gateway.stop().await;
 }
+
+/// A body that stalls is answered 408 at the read deadline, naming the
+/// limit, and its slot comes back: with one slot, the next batch goes in.
+#[tokio::test]
+async fn a_stalled_body_is_408_at_the_deadline_and_frees_its_slot() {
+    let gateway = Gateway::start_with(GatewayConfig {
+        max_inflight_requests: 1,
+        body_read_timeout_ms: 300,
+        ..GatewayConfig::default()
+    })
+    .await;
+    let mut held = hold_request(&gateway, 10).await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::io::AsyncReadExt::read_to_end(&mut held, &mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the stalled request was never answered");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error\":\"body_timeout\""), "{answer}");
+    assert!(answer.contains("\"limit\":300"), "{answer}");
+    assert!(answer.contains("gateway.body_read_timeout_ms"), "{answer}");
+    post_until_accepted(&gateway, &batch_of(2)).await;
+}
