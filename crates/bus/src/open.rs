@@ -15,9 +15,10 @@ use crate::embedded::EmbeddedBus;
 ///   feature (on by default).
 pub async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, BusError> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(BusError::Fatal(format!(
-            "bus url {url:?} has no scheme: use embedded://PATH or kafka://host:port"
-        )));
+        // Not echoed: a url without a scheme may still be a secret.
+        return Err(BusError::Fatal(
+            "bus url has no scheme: use embedded://PATH or kafka://host:port".into(),
+        ));
     };
     match scheme {
         "embedded" => {

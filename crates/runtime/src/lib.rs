@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod integrations;
+pub mod secret_url;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tenants;

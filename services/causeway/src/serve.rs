@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use causeway_runtime::config::{ConfigErrors, load};
+use causeway_runtime::secret_url::SecretUrl;
 use causeway_runtime::tenants::TenantRegistry;
 
 use crate::config::CausewayConfig;
@@ -31,10 +32,10 @@ pub struct ServeArgs {
     pub admin_addr: Option<SocketAddr>,
     /// Bus URL: embedded://PATH or kafka://host:port.
     #[arg(long, value_name = "URL")]
-    pub bus: Option<String>,
+    pub bus: Option<SecretUrl>,
     /// Store URL: embedded://PATH or scylla://host1[:port],host2/keyspace?option=value&…
     #[arg(long, value_name = "URL")]
-    pub store: Option<String>,
+    pub store: Option<SecretUrl>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -73,7 +74,7 @@ fn prepare(
         config.store = store.clone();
     }
     let data = PathBuf::from(&config.data_dir);
-    let default_url = |name: &str| format!("embedded://{}", data.join(name).display());
+    let default_url = |name: &str| SecretUrl::new(format!("embedded://{}", data.join(name).display()));
     let bus_url = if config.bus.is_empty() && standalone {
         default_url("bus")
     } else {

@@ -10,6 +10,7 @@ use causeway_assembler::{AssemblerDeps, ReadApiState};
 use causeway_bus::Topics;
 use causeway_gateway::{GatewayDeps, GatewayState};
 use causeway_runtime::admin::{Readiness, admin_router, serve_admin};
+use causeway_runtime::secret_url::SecretUrl;
 use causeway_runtime::telemetry::metrics_handle;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_windower::WindowerDeps;
@@ -35,7 +36,7 @@ pub struct Bound {
 }
 
 /// Cross-target rules that only the wiring knows.
-pub fn check_combination(targets: &BTreeSet<Target>, bus_url: &str, store_url: &str) -> Vec<String> {
+pub fn check_combination(targets: &BTreeSet<Target>, bus_url: &SecretUrl, store_url: &SecretUrl) -> Vec<String> {
     let mut errors = Vec::new();
     if targets.is_empty() {
         errors.push("targets: name at least one of gateway, windower, assembler".to_owned());
@@ -58,8 +59,8 @@ pub fn check_combination(targets: &BTreeSet<Target>, bus_url: &str, store_url: &
 pub struct Wiring {
     pub config: CausewayConfig,
     pub targets: BTreeSet<Target>,
-    pub bus_url: String,
-    pub store_url: String,
+    pub bus_url: SecretUrl,
+    pub store_url: SecretUrl,
     pub tenants: Arc<TenantRegistry>,
 }
 
@@ -73,10 +74,10 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         store_url,
         tenants,
     } = wiring;
-    let bus = causeway_bus::open_bus(&bus_url)
+    let bus = causeway_bus::open_bus(bus_url.expose())
         .await
         .with_context(|| format!("opening bus {bus_url}"))?;
-    let stores = causeway_store::open_stores(&store_url)
+    let stores = causeway_store::open_stores(store_url.expose())
         .await
         .with_context(|| format!("opening store {store_url}"))?;
     let topics = Topics::with_prefix(&config.topics.prefix);
