@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
+use crate::supervise::Tasks;
+
 type CheckFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 
@@ -24,6 +26,7 @@ pub struct Readiness {
     started: Arc<AtomicBool>,
     draining: Arc<AtomicBool>,
     checks: Arc<RwLock<Vec<(String, Check)>>>,
+    tasks: Arc<std::sync::OnceLock<Tasks>>,
 }
 
 impl Readiness {
@@ -51,6 +54,12 @@ impl Readiness {
         self.checks.write().await.push((name.to_owned(), check));
     }
 
+    /// Supervised background tasks: one that is down (waiting to restart)
+    /// makes the process not ready, named `task <name>`.
+    pub fn watch_tasks(&self, tasks: Tasks) {
+        let _ = self.tasks.set(tasks);
+    }
+
     /// Whether the process is ready, and the names of what is not.
     pub async fn status(&self) -> (bool, Vec<String>) {
         let mut failing = Vec::new();
@@ -64,6 +73,9 @@ impl Readiness {
             if !check().await {
                 failing.push(name.clone());
             }
+        }
+        if let Some(tasks) = self.tasks.get() {
+            failing.extend(tasks.down().into_iter().map(|task| format!("task {task}")));
         }
         (failing.is_empty(), failing)
     }

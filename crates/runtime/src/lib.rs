@@ -8,6 +8,7 @@ pub mod config;
 pub mod integrations;
 pub mod secret_url;
 pub mod shutdown;
+pub mod supervise;
 pub mod telemetry;
 pub mod tenants;
 pub mod webhook;

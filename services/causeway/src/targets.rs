@@ -11,6 +11,7 @@ use causeway_bus::Topics;
 use causeway_gateway::{GatewayDeps, GatewayState};
 use causeway_runtime::admin::{Readiness, admin_router, serve_admin};
 use causeway_runtime::secret_url::SecretUrl;
+use causeway_runtime::supervise::Tasks;
 use causeway_runtime::telemetry::metrics_handle;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_windower::WindowerDeps;
@@ -117,6 +118,8 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             })
             .await;
     }
+    let tasks = Tasks::new();
+    readiness.watch_tasks(tasks.clone());
     let metrics = metrics_handle();
     describe_metrics(&targets);
     let intake = CancellationToken::new();
@@ -175,6 +178,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             topics: topics.clone(),
             window: stores.window.clone(),
             tenants: tenants.clone(),
+            tasks: tasks.clone(),
         };
         let (config, token) = (config.windower.clone(), workers.clone());
         worker_tasks.spawn(async move { ("windower", causeway_windower::run(config, deps, token).await) });
@@ -188,6 +192,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             topology: stores.topology.clone(),
             tenants: tenants.clone(),
             notifier: causeway_assembler::Notifier::new(tenants.clone()),
+            tasks: tasks.clone(),
         };
         let (config, token) = (config.assembler.clone(), workers.clone());
         worker_tasks.spawn(async move { ("assembler", causeway_assembler::run(config, deps, token).await) });
@@ -267,6 +272,7 @@ async fn bind(key: &str, addr: &str) -> anyhow::Result<TcpListener> {
 }
 
 fn describe_metrics(targets: &BTreeSet<Target>) {
+    causeway_runtime::supervise::describe_metrics();
     if targets.contains(&Target::Gateway) {
         causeway_gateway::describe_metrics();
     }
