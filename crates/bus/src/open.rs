@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use crate::api::{Bus, BusError};
-use crate::embedded::EmbeddedBus;
+use crate::embedded::{EmbeddedBus, EmbeddedBusOptions};
 
 /// Opens the bus named by `url`:
-/// - `embedded://PATH`: the embedded bus in directory PATH, absolute
-///   (`embedded:///var/lib/causeway/bus`) or relative to the working
-///   directory (`embedded://./data/bus`, `embedded://data/bus`);
+/// - `embedded://PATH[?option=value&…]`: the embedded bus in directory PATH,
+///   absolute (`embedded:///var/lib/causeway/bus`) or relative to the working
+///   directory (`embedded://./data/bus`, `embedded://data/bus`); options in
+///   [`EmbeddedBusOptions::from_query`];
 /// - `kafka://host:port[,host:port][?key=value&…]`: the Kafka bus; every
 ///   query pair is a librdkafka property passed through verbatim (e.g.
 ///   `security.protocol=SASL_SSL&sasl.mechanism=PLAIN`). Needs the `kafka`
@@ -22,12 +23,14 @@ pub async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, BusError> {
     };
     match scheme {
         "embedded" => {
-            if rest.is_empty() {
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            if path.is_empty() {
                 return Err(BusError::Fatal(
                     "bus url embedded:// needs a directory: embedded://PATH".into(),
                 ));
             }
-            Ok(Arc::new(EmbeddedBus::open(rest).await?))
+            let options = EmbeddedBusOptions::from_query(query)?;
+            Ok(Arc::new(EmbeddedBus::open_with(path, options).await?))
         }
         #[cfg(feature = "kafka")]
         "kafka" => Ok(Arc::new(crate::kafka::KafkaBus::open(url)?)),
@@ -59,6 +62,7 @@ mod tests {
         assert!(error_text(open_bus("nats://x").await).contains("embedded://"));
         assert!(error_text(open_bus("/tmp/bus").await).contains("no scheme"));
         assert!(error_text(open_bus("embedded://").await).contains("needs a directory"));
+        assert!(error_text(open_bus("embedded:///tmp/x?colour=red").await).contains("colour"));
     }
 
     #[tokio::test]
