@@ -117,6 +117,13 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
                 async move { bus.ready().await }
             })
             .await;
+        let window = stores.window.clone();
+        readiness
+            .add_check("store", move || {
+                let window = window.clone();
+                async move { window.ready().await }
+            })
+            .await;
     }
     let tasks = Tasks::new();
     readiness.watch_tasks(tasks.clone());
