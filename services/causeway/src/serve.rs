@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use causeway_runtime::config::{ConfigErrors, load};
@@ -163,16 +164,33 @@ pub fn targets(targets: BTreeSet<Target>, serve_args: ServeArgs) -> anyhow::Resu
     serve(wiring, move |bound| print_bound(&name, bound))
 }
 
+/// After the shutdown deadline, what is left gets this long to end before
+/// the watchdog exits the process.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 fn serve(wiring: Wiring, on_bound: impl FnOnce(&Bound) + Send + 'static) -> anyhow::Result<()> {
     causeway_runtime::telemetry::init_logging(wiring.config.log_format == "json");
+    let deadline = Duration::from_secs(wiring.config.shutdown_deadline_seconds);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let shutdown = causeway_runtime::shutdown::on_signals();
+        // From the first signal (or the first target to fail) the process
+        // has the deadline plus a grace to end, then exits regardless.
+        let armed = shutdown.clone();
+        tokio::spawn(async move {
+            armed.cancelled().await;
+            causeway_runtime::shutdown::hard_deadline(deadline + SHUTDOWN_GRACE);
+        });
         targets::run(wiring, shutdown, on_bound).await
-    })
+    });
+    // Blocking work left behind (a Kafka client closing against a broker
+    // that is gone) must not hold the exit: the runtime is not waited for.
+    causeway_runtime::shutdown::hard_deadline(SHUTDOWN_GRACE);
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    result
 }
 
 fn print_bound(name: &str, bound: &Bound) {

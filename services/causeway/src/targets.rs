@@ -75,21 +75,13 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         store_url,
         tenants,
     } = wiring;
-    let bus = causeway_bus::open_bus(bus_url.expose())
-        .await
-        .with_context(|| format!("opening bus {bus_url}"))?;
-    let stores = causeway_store::open_stores(store_url.expose())
-        .await
-        .with_context(|| format!("opening store {store_url}"))?;
-    let topics = Topics::with_prefix(&config.topics.prefix);
-    bus.ensure_topics(&crate::topics_cmd::topic_specs(
-        &topics,
-        config.topics.ce_partitions,
-        config.topics.alert_partitions,
-        config.topics.replication,
-    ))
-    .await
-    .context("creating topics")?;
+    // A signal during startup (a broker that does not answer can hold
+    // topic creation for a while) stops it at once.
+    let opened = tokio::select! {
+        opened = open_backends(&config, &bus_url, &store_url) => opened?,
+        () = shutdown.cancelled() => anyhow::bail!("shutdown requested during startup"),
+    };
+    let (bus, stores, topics) = opened;
 
     // Bind everything before starting anything, so a taken port fails fast.
     let serves_http = targets.contains(&Target::Gateway) || targets.contains(&Target::Assembler);
@@ -219,6 +211,9 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         Some(joined) = intake_tasks.join_next() => failure = Some(describe_exit(joined)),
         Some(joined) = worker_tasks.join_next() => failure = Some(describe_exit(joined)),
     }
+    // Whatever started the drain, the token says so (the binary's watchdog
+    // counts the hard deadline from it).
+    shutdown.cancel();
     readiness.mark_draining();
     tracing::info!("draining: intake first, then the consumers");
     let deadline = Duration::from_secs(config.shutdown_deadline_seconds);
@@ -239,10 +234,39 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
     }
     admin_stop.cancel();
     let _ = admin_task.await;
-    match failure {
-        Some(Err(err)) => Err(err),
+    match (failure, drained) {
+        (Some(Err(err)), _) => Err(err),
+        (_, Err(_)) => Err(anyhow::anyhow!(
+            "shutdown deadline of {}s passed before every target drained",
+            deadline.as_secs()
+        )),
         _ => Ok(()),
     }
+}
+
+/// Opens the bus and the stores and creates the topics. Errors name the
+/// URL redacted: it may carry a password.
+async fn open_backends(
+    config: &CausewayConfig,
+    bus_url: &SecretUrl,
+    store_url: &SecretUrl,
+) -> anyhow::Result<(Arc<dyn causeway_bus::Bus>, causeway_store::Stores, Topics)> {
+    let bus = causeway_bus::open_bus(bus_url.expose())
+        .await
+        .with_context(|| format!("opening bus {bus_url}"))?;
+    let stores = causeway_store::open_stores(store_url.expose())
+        .await
+        .with_context(|| format!("opening store {store_url}"))?;
+    let topics = Topics::with_prefix(&config.topics.prefix);
+    bus.ensure_topics(&crate::topics_cmd::topic_specs(
+        &topics,
+        config.topics.ce_partitions,
+        config.topics.alert_partitions,
+        config.topics.replication,
+    ))
+    .await
+    .context("creating topics")?;
+    Ok((bus, stores, topics))
 }
 
 /// What a target task ends with: its name and its result.
