@@ -187,8 +187,10 @@ fn serve(wiring: Wiring, on_bound: impl FnOnce(&Bound) + Send + 'static) -> anyh
         targets::run(wiring, shutdown, on_bound).await
     });
     // Blocking work left behind (a Kafka client closing against a broker
-    // that is gone) must not hold the exit: the runtime is not waited for.
-    causeway_runtime::shutdown::hard_deadline(SHUTDOWN_GRACE);
+    // that is gone) must not hold the exit: the runtime is waited for a
+    // grace at most, and the watchdog (armed for longer, so that it does
+    // not race an ordinary exit) covers a shutdown that blocks anyway.
+    causeway_runtime::shutdown::hard_deadline(SHUTDOWN_GRACE * 2);
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
     result
 }
