@@ -69,11 +69,23 @@ impl Readiness {
         if self.draining.load(Ordering::SeqCst) {
             failing.push("draining".to_owned());
         }
-        for (name, check) in self.checks.read().await.iter() {
-            if !check().await {
-                failing.push(name.clone());
+        // Concurrently: each probe is bounded (about 2 s), and `/ready`
+        // must answer within the orchestrator's probe timeout.
+        let mut running = tokio::task::JoinSet::new();
+        for (index, (name, check)) in self.checks.read().await.iter().enumerate() {
+            let (name, probe) = (name.clone(), check());
+            running.spawn(async move { (index, name, probe.await) });
+        }
+        let mut failed_checks = Vec::new();
+        while let Some(joined) = running.join_next().await {
+            match joined {
+                Ok((index, name, false)) => failed_checks.push((index, name)),
+                Ok((_, _, true)) => {}
+                Err(err) => failed_checks.push((usize::MAX, format!("check failed: {err}"))),
             }
         }
+        failed_checks.sort();
+        failing.extend(failed_checks.into_iter().map(|(_, name)| name));
         if let Some(tasks) = self.tasks.get() {
             failing.extend(tasks.down().into_iter().map(|task| format!("task {task}")));
         }
