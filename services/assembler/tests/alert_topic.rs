@@ -51,6 +51,7 @@ async fn start(dir: &std::path::Path, prefix: &str, settle_ms: u64) -> Running {
         topology: stores.topology.clone(),
         tenants: tenants.clone(),
         notifier: causeway_assembler::Notifier::new(tenants),
+        tasks: causeway_runtime::supervise::Tasks::new(),
     };
     let config = AssemblerConfig {
         settle_ms,

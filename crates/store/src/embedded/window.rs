@@ -349,6 +349,10 @@ impl WindowStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn ready(&self) -> bool {
+        self.probe().await
+    }
 }
 
 /// Key bounds `[from, to)` of a tenant's rows keyed by time, covering
