@@ -65,8 +65,12 @@ async fn ready_and_publishes_follow_a_bus_that_cannot_write() {
     // is open on them, so the next append opens /dev/full.
     let segments = ce_segments(dir.path());
     assert_eq!(segments.len(), 2, "{segments:?}");
+    // Each segment is moved aside, not deleted: the bus reads through the
+    // handle it opened on the original file, so the same file must come
+    // back when the disk "serves again".
+    let aside = |segment: &PathBuf| segment.with_extension("aside");
     for segment in &segments {
-        std::fs::remove_file(segment).expect("remove segment");
+        std::fs::rename(segment, aside(segment)).expect("move segment aside");
         std::os::unix::fs::symlink("/dev/full", segment).expect("symlink");
     }
     let refused = api.post_batch(&batch()).await;
@@ -82,7 +86,7 @@ async fn ready_and_publishes_follow_a_bus_that_cannot_write() {
     // partitions, and publishes are accepted.
     for segment in &segments {
         std::fs::remove_file(segment).expect("remove link");
-        std::fs::File::create(segment).expect("empty segment");
+        std::fs::rename(aside(segment), segment).expect("segment back");
     }
     assert_eq!(ready(&admin).await, (200, "ready\n".to_owned()));
     let accepted = api.post_batch(&batch()).await;
