@@ -43,6 +43,16 @@ pub enum IngestError {
     Internal(String),
 }
 
+impl From<causeway_model::webhooks::WebhookError> for IngestError {
+    fn from(err: causeway_model::webhooks::WebhookError) -> Self {
+        use causeway_model::webhooks::WebhookError;
+        match err {
+            WebhookError::UnknownService { service, reason } => IngestError::UnknownService { service, reason },
+            WebhookError::Decode(err) => IngestError::Decode(err),
+        }
+    }
+}
+
 impl IngestError {
     /// Refusals decided before the request body was read to its end.
     fn answered_before_body(&self) -> bool {
