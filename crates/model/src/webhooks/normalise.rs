@@ -45,7 +45,12 @@ pub fn build_alert(
         Some(title) => cut(&title.replace(char::is_control, " "), MAX_ALERT_TITLE_LEN),
         None => format!("alert on {service}"),
     };
-    let dedup_key = draft.dedup_key.map(|key| cut(&key, MAX_ALERT_FIELD_LEN));
+    // A provider's id is not ours to refuse either, but an alert keeps no
+    // control characters: each is written as its escape, so distinct ids
+    // stay distinct.
+    let dedup_key = draft
+        .dedup_key
+        .map(|key| cut(&escape_control(&key), MAX_ALERT_FIELD_LEN));
     let severity = draft
         .severity
         .filter(|sev| !sev.is_empty())
@@ -65,6 +70,22 @@ pub fn build_alert(
         trace_id: None,
         severity,
     })
+}
+
+/// Control characters as `\u{..}` escapes, the rest as is.
+fn escape_control(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// At most `max` bytes, cut at a character boundary.
@@ -96,6 +117,26 @@ mod tests {
             dedup_key: Some("pagerduty:P1".into()),
             severity: Some("high"),
         }
+    }
+
+    #[test]
+    fn dedup_keys_keep_no_control_characters() {
+        // Found by the webhook fuzz targets: a PagerDuty incident id with a
+        // newline gave an alert whose dedup key broke the alert limits.
+        let mut with_newline = draft("checkout");
+        with_newline.dedup_key = Some("pagerduty:P\n1".into());
+        let alert = build_alert("acme", "a".into(), &ServiceMapping::default(), with_newline).expect("valid");
+        let key = alert.dedup_key.expect("kept");
+        assert_eq!(key, "pagerduty:P\\u{a}1");
+        check_text("dedup_key", &key, MAX_ALERT_FIELD_LEN, false).expect("within the alert limits");
+        let mut with_tab = draft("checkout");
+        with_tab.dedup_key = Some("pagerduty:P\t1".into());
+        let other = build_alert("acme", "a".into(), &ServiceMapping::default(), with_tab).expect("valid");
+        assert_ne!(
+            other.dedup_key.as_deref(),
+            Some(key.as_str()),
+            "distinct ids stay distinct"
+        );
     }
 
     #[test]
