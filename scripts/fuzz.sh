@@ -4,7 +4,7 @@
 # process each. Exits non-zero when a target crashes; its input is left in
 # fuzz/artifacts/<target>/.
 #
-#   scripts/fuzz.sh                          every target, 10 s each (scripts/test.sh runs this)
+#   scripts/fuzz.sh                          every target, 10 s each (scripts/test.sh: 5 s each)
 #   scripts/fuzz.sh --seconds 3600 ce_batch  one target for an hour
 #   scripts/fuzz.sh --runs 10000000          every target for 10M executions
 #   scripts/fuzz.sh --list                   the target names
@@ -12,7 +12,8 @@
 # cargo-fuzz is installed once into ${CAUSEWAY_CACHE_DIR:-~/.cache/causeway}/cargo-fuzz,
 # and the nightly toolchain (minimal profile) when rustup lacks it. The
 # working corpus of each target lives in ${CAUSEWAY_CACHE_DIR}/fuzz-corpus/<target>
-# (outside the clone), seeded from the committed fuzz/seeds/<target>/.
+# (outside the clone), seeded from the committed fuzz/seeds/<target>/, and the
+# build in ${CAUSEWAY_CACHE_DIR}/fuzz-target.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${CAUSEWAY_CACHE_DIR:-$HOME/.cache/causeway}"
@@ -59,7 +60,9 @@ cd "$repo/fuzz"
 export PATH="$cache/cargo-fuzz/bin:$PATH"
 # Safe Rust: no sanitizer (panics, overflow checks and the product's
 # debug_assert! invariants are what the targets catch), at twice the speed.
-flags=(--release --debug-assertions --sanitizer none)
+# The build goes to the cache too, so the next run (and the next clone)
+# rebuilds only what changed.
+flags=(--release --debug-assertions --sanitizer none --target-dir "${CAUSEWAY_FUZZ_TARGET_DIR:-$cache/fuzz-target}")
 cargo +nightly fetch --locked >&2
 log "building every target (one build)"
 started=$SECONDS
