@@ -6,6 +6,7 @@
 pub mod api;
 pub mod browser;
 pub mod python;
+pub mod refusal;
 pub mod wait;
 pub mod wire;
 

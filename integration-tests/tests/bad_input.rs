@@ -3,6 +3,7 @@
 //! stored: after a valid control batch sent last has arrived, the trace ids
 //! of every refused request are absent.
 
+use causeway_integration_tests::refusal::{assert_refused, spoiled_batch, two_events};
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, now_unix_ns, sdk_batch, start_standalone};
 use causeway_model::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
 use causeway_model::proto::v1::ingest_service_client::IngestServiceClient;
@@ -14,46 +15,9 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const BATCH: &str = "/api/v1/ingest/batch";
-
-/// A valid two-event trace from `checkout`.
-fn two_events() -> Vec<EventSpec> {
-    let root = EventSpec::root("checkout", 200, now_unix_ns());
-    let child = root.child("checkout", "HTTP_OUT", 200, now_unix_ns());
-    vec![root, child]
-}
-
-/// A valid batch whose second event `spoil` then breaks; returns the body
-/// and its trace id.
-fn spoiled_batch(spoil: impl FnOnce(&mut serde_json::Map<String, Value>)) -> (Value, String) {
-    let events = two_events();
-    let mut batch = sdk_batch("checkout", &events);
-    let second = batch["events"][1].as_object_mut().expect("event object");
-    spoil(second);
-    (batch, events[0].trace_id.to_string())
-}
-
-/// Asserts status and error body; returns the body.
-fn assert_refused(
-    answer: &causeway_integration_tests::api::Answer,
-    status: u16,
-    error: &str,
-    field: Option<&str>,
-    limit: Option<u64>,
-) -> Value {
-    assert_eq!(answer.status, status, "body: {}", answer.text());
-    let body = answer.json();
-    assert_eq!(body["error"], error, "{body}");
-    assert_eq!(body.get("field").and_then(Value::as_str), field, "{body}");
-    assert_eq!(body.get("limit").and_then(Value::as_u64), limit, "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "a message: {body}"
-    );
-    body
-}
 
 fn otlp_span(trace_id: [u8; 16]) -> Span {
     let start = now_unix_ns() - 1_000_000;

@@ -108,6 +108,7 @@ async fn an_artifact_from_a_lagging_window_says_so_and_is_never_full() {
             topology: stores.topology.clone(),
             tenants: tenants.clone(),
             notifier: Notifier::new(tenants.clone()),
+            tasks: causeway_runtime::supervise::Tasks::new(),
         },
         shutdown.clone(),
     ));
@@ -136,6 +137,7 @@ async fn an_artifact_from_a_lagging_window_says_so_and_is_never_full() {
             topics: topics.clone(),
             window: stores.window.clone(),
             tenants: tenants.clone(),
+            tasks: causeway_runtime::supervise::Tasks::new(),
         },
         shutdown.clone(),
     ));

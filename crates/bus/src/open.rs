@@ -3,30 +3,34 @@
 use std::sync::Arc;
 
 use crate::api::{Bus, BusError};
-use crate::embedded::EmbeddedBus;
+use crate::embedded::{EmbeddedBus, EmbeddedBusOptions};
 
 /// Opens the bus named by `url`:
-/// - `embedded://PATH`: the embedded bus in directory PATH, absolute
-///   (`embedded:///var/lib/causeway/bus`) or relative to the working
-///   directory (`embedded://./data/bus`, `embedded://data/bus`);
+/// - `embedded://PATH[?option=value&…]`: the embedded bus in directory PATH,
+///   absolute (`embedded:///var/lib/causeway/bus`) or relative to the working
+///   directory (`embedded://./data/bus`, `embedded://data/bus`); options in
+///   [`EmbeddedBusOptions::from_query`];
 /// - `kafka://host:port[,host:port][?key=value&…]`: the Kafka bus; every
 ///   query pair is a librdkafka property passed through verbatim (e.g.
 ///   `security.protocol=SASL_SSL&sasl.mechanism=PLAIN`). Needs the `kafka`
 ///   feature (on by default).
 pub async fn open_bus(url: &str) -> Result<Arc<dyn Bus>, BusError> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(BusError::Fatal(format!(
-            "bus url {url:?} has no scheme: use embedded://PATH or kafka://host:port"
-        )));
+        // Not echoed: a url without a scheme may still be a secret.
+        return Err(BusError::Fatal(
+            "bus url has no scheme: use embedded://PATH or kafka://host:port".into(),
+        ));
     };
     match scheme {
         "embedded" => {
-            if rest.is_empty() {
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            if path.is_empty() {
                 return Err(BusError::Fatal(
                     "bus url embedded:// needs a directory: embedded://PATH".into(),
                 ));
             }
-            Ok(Arc::new(EmbeddedBus::open(rest).await?))
+            let options = EmbeddedBusOptions::from_query(query)?;
+            Ok(Arc::new(EmbeddedBus::open_with(path, options).await?))
         }
         #[cfg(feature = "kafka")]
         "kafka" => Ok(Arc::new(crate::kafka::KafkaBus::open(url)?)),
@@ -58,6 +62,7 @@ mod tests {
         assert!(error_text(open_bus("nats://x").await).contains("embedded://"));
         assert!(error_text(open_bus("/tmp/bus").await).contains("no scheme"));
         assert!(error_text(open_bus("embedded://").await).contains("needs a directory"));
+        assert!(error_text(open_bus("embedded:///tmp/x?colour=red").await).contains("colour"));
     }
 
     #[tokio::test]

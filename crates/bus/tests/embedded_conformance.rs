@@ -26,7 +26,8 @@ impl BusHarness for EmbeddedHarness {
 
     async fn open_constrained(&self) -> Option<Arc<dyn Bus>> {
         let options = EmbeddedBusOptions {
-            max_in_flight_records: 2,
+            // About two small records' frames.
+            max_in_flight_bytes: 64,
             ..EmbeddedBusOptions::default()
         };
         Some(Arc::new(

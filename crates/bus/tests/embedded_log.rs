@@ -180,3 +180,36 @@ async fn invalid_topic_names_are_rejected() {
         assert!(bus.ensure_topics(&[spec(bad, 1)]).await.is_err(), "{bad:?} rejected");
     }
 }
+
+/// An acknowledgement becomes durable within about a second even when no
+/// further record arrives: a consumer that goes idle after its last ack and
+/// then dies (no close, no final commit) is not handed that record again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_consumer_commits_its_last_acknowledgement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let bus = EmbeddedBus::open(dir.path()).await.expect("open");
+        bus.ensure_topics(&[spec("t", 1)]).await.expect("topic");
+        bus.publish("t", vec![Record::new("k", "a")]).await.expect("publish");
+        let mut consumer = bus.subscribe("t", "g").await.expect("subscribe");
+        let got = poll_until(&mut *consumer, 1).await;
+        consumer.ack(&got[0]).await.expect("ack");
+        let idle = consumer
+            .poll(10, std::time::Duration::from_millis(1_500))
+            .await
+            .expect("idle poll");
+        assert!(idle.is_empty());
+        // Dropped without close or commit: what a kill leaves.
+    }
+    let bus = EmbeddedBus::open(dir.path()).await.expect("reopen");
+    let mut consumer = bus.subscribe("t", "g").await.expect("subscribe");
+    let again = consumer
+        .poll(10, std::time::Duration::from_millis(300))
+        .await
+        .expect("poll");
+    assert_eq!(
+        values(&again),
+        Vec::<String>::new(),
+        "the acknowledged record came back"
+    );
+}

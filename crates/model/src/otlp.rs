@@ -159,7 +159,24 @@ pub fn decode_otlp_protobuf(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> R
 /// decimal strings, as the OTLP specification requires.
 pub fn decode_otlp_json(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Result<Vec<CausalEvent>, DecodeError> {
     check_body_size(body)?;
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
     let request: ExportTraceServiceRequest =
-        serde_json::from_slice(body).map_err(|err| DecodeError::malformed("otlp json", err))?;
+        serde_path_to_error::deserialize(&mut deserializer).map_err(otlp_json_error)?;
+    deserializer
+        .end()
+        .map_err(|err| DecodeError::malformed("otlp json", err))?;
     events_from_otlp(request, tenant_id, now_unix_ns)
+}
+
+/// A wrong value in well-formed JSON names its field
+/// (`resourceSpans[0].scopeSpans[0].spans[0].traceId`); broken JSON is
+/// malformed as a whole.
+fn otlp_json_error(err: serde_path_to_error::Error<serde_json::Error>) -> DecodeError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.is_data() && path != "." {
+        FieldError::new(path, inner.to_string()).into()
+    } else {
+        DecodeError::malformed("otlp json", inner)
+    }
 }

@@ -304,8 +304,16 @@ fn protobuf_and_json_bodies() {
         decode_otlp_protobuf(&[0xff, 0xff, 0xff], "a", NOW),
         Err(DecodeError::Malformed { .. })
     ));
+    // A wrong type in well-formed JSON names the field; broken JSON is
+    // malformed as a whole.
+    assert_eq!(
+        decode_otlp_json(b"{\"resourceSpans\": 5}", "a", NOW)
+            .unwrap_err()
+            .field(),
+        Some("resourceSpans")
+    );
     assert!(matches!(
-        decode_otlp_json(b"{\"resourceSpans\": 5}", "a", NOW),
+        decode_otlp_json(b"{\"resourceSpans\": [", "a", NOW),
         Err(DecodeError::Malformed { .. })
     ));
     let huge = vec![0u8; MAX_BODY_BYTES + 1];

@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
+use crate::supervise::Tasks;
+
 type CheckFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 
@@ -24,6 +26,7 @@ pub struct Readiness {
     started: Arc<AtomicBool>,
     draining: Arc<AtomicBool>,
     checks: Arc<RwLock<Vec<(String, Check)>>>,
+    tasks: Arc<std::sync::OnceLock<Tasks>>,
 }
 
 impl Readiness {
@@ -51,6 +54,12 @@ impl Readiness {
         self.checks.write().await.push((name.to_owned(), check));
     }
 
+    /// Supervised background tasks: one that is down (waiting to restart)
+    /// makes the process not ready, named `task <name>`.
+    pub fn watch_tasks(&self, tasks: Tasks) {
+        let _ = self.tasks.set(tasks);
+    }
+
     /// Whether the process is ready, and the names of what is not.
     pub async fn status(&self) -> (bool, Vec<String>) {
         let mut failing = Vec::new();
@@ -60,10 +69,25 @@ impl Readiness {
         if self.draining.load(Ordering::SeqCst) {
             failing.push("draining".to_owned());
         }
-        for (name, check) in self.checks.read().await.iter() {
-            if !check().await {
-                failing.push(name.clone());
+        // Concurrently: each probe is bounded (about 2 s), and `/ready`
+        // must answer within the orchestrator's probe timeout.
+        let mut running = tokio::task::JoinSet::new();
+        for (index, (name, check)) in self.checks.read().await.iter().enumerate() {
+            let (name, probe) = (name.clone(), check());
+            running.spawn(async move { (index, name, probe.await) });
+        }
+        let mut failed_checks = Vec::new();
+        while let Some(joined) = running.join_next().await {
+            match joined {
+                Ok((index, name, false)) => failed_checks.push((index, name)),
+                Ok((_, _, true)) => {}
+                Err(err) => failed_checks.push((usize::MAX, format!("check failed: {err}"))),
             }
+        }
+        failed_checks.sort();
+        failing.extend(failed_checks.into_iter().map(|(_, name)| name));
+        if let Some(tasks) = self.tasks.get() {
+            failing.extend(tasks.down().into_iter().map(|task| format!("task {task}")));
         }
         (failing.is_empty(), failing)
     }

@@ -1,6 +1,7 @@
 //! Graceful shutdown: the first SIGTERM or Ctrl-C cancels the returned
 //! token (targets mark not-ready, stop intake, flush, exit by a deadline);
-//! a second signal exits at once.
+//! a second signal exits at once. The [`hard_deadline`] watchdog ends the
+//! process when the drain overruns, whatever its threads are blocked on.
 
 use std::time::Duration;
 
@@ -44,13 +45,29 @@ async fn wait_for_signal() {
     }
 }
 
-/// Runs `drain` but gives up after `deadline`, saying so.
-pub async fn with_deadline<F: std::future::Future<Output = ()>>(what: &str, deadline: Duration, drain: F) {
-    if tokio::time::timeout(deadline, drain).await.is_err() {
-        tracing::warn!(
-            what,
-            deadline_ms = deadline.as_millis() as u64,
-            "drain deadline passed, aborting"
-        );
+/// Exit code when the hard deadline ended the process.
+pub const EXIT_DEADLINE: i32 = 3;
+
+/// Starts a watchdog thread that exits the process with [`EXIT_DEADLINE`]
+/// once `after` has passed, unless the process ended first. An OS thread,
+/// not a task: it must fire while the async runtime is stuck (a client's
+/// blocking close, a `Drop` waiting on a broker that is gone).
+pub fn hard_deadline(after: Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("causeway-shutdown-watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(after);
+            tracing::error!(
+                after_ms = after.as_millis() as u64,
+                "shutdown overran its deadline and grace, exiting now"
+            );
+            eprintln!(
+                "causeway: shutdown overran its deadline and grace ({}s), exiting now",
+                after.as_secs()
+            );
+            std::process::exit(EXIT_DEADLINE);
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(error = %err, "cannot start the shutdown watchdog");
     }
 }

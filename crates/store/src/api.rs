@@ -144,6 +144,11 @@ pub trait WindowStore: Send + Sync + 'static {
     /// Drops what expired at or before `now_unix_ns` without scanning what
     /// has not; returns how many events were removed.
     async fn expire(&self, now_unix_ns: u64) -> Result<u64, StoreError>;
+
+    /// Whether the backend serves now, for `/ready`: one cheap read, bounded
+    /// in time (the window, artifact and topology stores of one backend
+    /// share it).
+    async fn ready(&self) -> bool;
 }
 
 /// An assembled, immutable artifact as stored.

@@ -21,9 +21,10 @@ pub struct Stores {
 ///   store (any CQL v4 cluster), options in [`crate::scylla::ScyllaConfig`].
 pub async fn open_stores(url: &str) -> Result<Stores, StoreError> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(StoreError::Fatal(format!(
-            "store url {url:?} has no scheme: use embedded://PATH or scylla://HOSTS/KEYSPACE"
-        )));
+        // Not echoed: a url without a scheme may still be a secret.
+        return Err(StoreError::Fatal(
+            "store url has no scheme: use embedded://PATH or scylla://HOSTS/KEYSPACE".into(),
+        ));
     };
     match scheme {
         "embedded" => {

@@ -118,6 +118,17 @@ impl Process {
         Process { child, http, log }
     }
 
+    /// Resident memory (VmRSS) from /proc, in bytes.
+    #[allow(dead_code)] // read by the outage test only
+    pub fn resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    }
+
     pub fn http_url(&self) -> String {
         self.http.clone().expect("this process serves http")
     }

@@ -12,6 +12,7 @@ use anyhow::Context;
 use causeway_bus::{Backoff, Bus, Consumer, Delivery, Record, Topics, headers, publish_with_retry};
 use causeway_model::Alert;
 use causeway_model::proto::v1;
+use causeway_runtime::supervise::Tasks;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::{AlertPhase, AlertState, ArtifactStore, StoreError, TopologyStore, WindowStore};
 use prost::Message;
@@ -36,6 +37,9 @@ pub struct AssemblerDeps {
     pub tenants: Arc<TenantRegistry>,
     /// Slack notices of stored artifacts.
     pub notifier: crate::notify::Notifier,
+    /// Supervises the retention and roll-up loops (restarted when they
+    /// fail; `/ready` says so).
+    pub tasks: Tasks,
 }
 
 /// Retries of a store error that may be deterministic (`Fatal`,
@@ -69,14 +73,18 @@ pub async fn run(config: AssemblerConfig, deps: AssemblerDeps, shutdown: Cancell
     if let Ok(lag) = consumer.lag().await {
         metrics::gauge!(CONSUMER_LAG).set(lag as f64);
     }
-    let expiry = tokio::spawn(crate::retention::expire_loop(
-        Arc::clone(&deps.artifacts),
-        shutdown.clone(),
-    ));
-    let rollup = tokio::spawn(crate::topology_rollup::rollup_loop(
-        crate::topology_rollup::Rollup::new(&config, &deps),
-        shutdown.clone(),
-    ));
+    let expiry = {
+        let (artifacts, shutdown) = (Arc::clone(&deps.artifacts), shutdown.clone());
+        deps.tasks.supervise("artifact_expiry", shutdown.clone(), move || {
+            crate::retention::expire_loop(Arc::clone(&artifacts), shutdown.clone())
+        })
+    };
+    let rollup = {
+        let (rollup, shutdown) = (crate::topology_rollup::Rollup::new(&config, &deps), shutdown.clone());
+        deps.tasks.supervise("topology_rollup", shutdown.clone(), move || {
+            crate::topology_rollup::rollup_loop(rollup.clone(), shutdown.clone())
+        })
+    };
     let (config, deps) = (Arc::new(config), Arc::new(deps));
     let mut in_flight: JoinSet<(Delivery, Outcome)> = JoinSet::new();
     let mut order = AckOrder::default();

@@ -57,6 +57,7 @@ pub fn slot_edges(events: &[causeway_model::CausalEvent], slot_start_s: u64) -> 
         .collect()
 }
 
+#[derive(Clone)]
 pub struct Rollup {
     pub window: Arc<dyn WindowStore>,
     pub topology: Arc<dyn TopologyStore>,

@@ -51,6 +51,7 @@ async fn start(dir: &std::path::Path, prefix: &str, settle_ms: u64) -> Running {
         topology: stores.topology.clone(),
         tenants: tenants.clone(),
         notifier: causeway_assembler::Notifier::new(tenants),
+        tasks: causeway_runtime::supervise::Tasks::new(),
     };
     let config = AssemblerConfig {
         settle_ms,
@@ -141,8 +142,9 @@ fn json_alert_id(topic: &str, offset: u64, body: &str) -> String {
     format!("topic-{}", &hex::encode(hash.finalize())[..32])
 }
 
-/// An alert from the year 2200 on the topic is refused and dead-lettered at
-/// once; the alerts behind it, from any tenant, are still assembled.
+/// An alert from the year 2200, one for a tenant nobody configured and a
+/// record that is not JSON are each refused and dead-lettered at once; the
+/// alert behind them is still assembled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -159,12 +161,23 @@ async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
         r#"{{"service":"web","fired_at":{},"title":"right now"}}"#,
         now_unix_ns()
     );
-    let records = [future.to_owned(), now]
-        .into_iter()
-        .map(|body| {
-            Record::new(b"dev".to_vec(), body.into_bytes()).with_header(headers::RECORD_TYPE, headers::TYPE_ALERT_JSON)
-        })
-        .collect();
+    let stranger = format!(
+        r#"{{"service":"web","fired_at":{},"title":"for a stranger"}}"#,
+        now_unix_ns()
+    );
+    let garbage = "\u{1}not json at all";
+    let records = [
+        ("dev", future.to_owned()),
+        ("nobody-configured", stranger.clone()),
+        ("dev", garbage.to_owned()),
+        ("dev", now),
+    ]
+    .into_iter()
+    .map(|(tenant, body)| {
+        Record::new(tenant.as_bytes().to_vec(), body.into_bytes())
+            .with_header(headers::RECORD_TYPE, headers::TYPE_ALERT_JSON)
+    })
+    .collect();
     bus.publish(&topics.alerts, records).await.expect("publish alerts");
 
     let mut artifacts = bus
@@ -176,26 +189,26 @@ async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
         .await
         .expect("subscribe");
     let deadline = Instant::now() + Duration::from_secs(20);
-    let (mut published, mut refused) = (None, None);
-    while published.is_none() || refused.is_none() {
+    let (mut published, mut refused) = (None, Vec::new());
+    while published.is_none() || refused.len() < 3 {
         assert!(
             Instant::now() < deadline,
-            "artifact {published:?}, dead letter {refused:?}"
+            "artifact {published:?}, dead letters {refused:?}"
         );
         if let Some(delivery) = artifacts.poll(1, Duration::from_millis(100)).await.expect("poll").pop() {
             published = Some(v1::Artifact::decode(delivery.record.value.as_slice()).expect("artifact protobuf"));
         }
         if let Some(delivery) = dead.poll(1, Duration::from_millis(100)).await.expect("poll").pop() {
-            refused = Some(String::from_utf8_lossy(&delivery.record.value).into_owned());
+            refused.push(String::from_utf8_lossy(&delivery.record.value).into_owned());
         }
     }
     let artifact: serde_json::Value =
         serde_json::from_slice(&published.expect("artifact").canonical_json).expect("json");
     assert_eq!(artifact["alert"]["title"], "right now");
-    assert!(
-        refused.expect("dead letter").contains("from the future"),
-        "the refused record is the future alert"
-    );
+    refused.sort();
+    let mut expected = vec![future.to_owned(), stranger, garbage.to_owned()];
+    expected.sort();
+    assert_eq!(refused, expected, "the refused records, each dead-lettered as it was");
     // Its state says why, for whoever asks `GET /api/v1/alerts/{id}`.
     let state = stores
         .artifacts

@@ -346,3 +346,57 @@ async fn each_tenant_sees_only_its_own_coverage() {
 
     server.abort();
 }
+
+/// A window larger than the read limit is read to the limit, and the JSON
+/// answers and the page say so instead of presenting a part as the whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_over_the_read_limit_is_said_to_be_capped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stores = open_stores(&format!("embedded://{}", dir.path().display()))
+        .await
+        .expect("store");
+    let t = now_unix_ns() - 30 * SECOND;
+    let events: Vec<CausalEvent> = (1..=5)
+        .map(|n| event("a", n, None, "web", Kind::HttpIn, None, 200, t + u64::from(n)))
+        .collect();
+    stores
+        .window
+        .put_events(&events, now_unix_ns() + 600 * SECOND)
+        .await
+        .expect("put");
+    let tenants = TenantRegistry::new(&[tenant("a", KEY_A)], None).expect("tenants");
+    for (limit, truncated) in [(3_usize, true), (5, false)] {
+        let state = ReadApiState {
+            config: Arc::new(AssemblerConfig {
+                max_window_events: limit,
+                ..AssemblerConfig::default()
+            }),
+            tenants: Arc::new(tenants.clone()),
+            window: stores.window.clone(),
+            artifacts: stores.artifacts.clone(),
+            topology: stores.topology.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move { axum::serve(listener, http_router(state)).await });
+        for path in ["/api/v1/coverage", "/api/v1/topology"] {
+            let answer = get(&base, path, Some(KEY_A), None).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            let body: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+            assert_eq!(
+                body["window"],
+                serde_json::json!({ "events_read": limit.min(5), "limit": limit, "truncated": truncated }),
+                "{path} with a limit of {limit}"
+            );
+        }
+        let page = get(&base, "/coverage", Some(KEY_A), None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(
+            page.body
+                .contains(&format!("The live window holds more than {limit} events")),
+            truncated,
+            "the page says whether the window was capped (limit {limit})"
+        );
+        server.abort();
+    }
+}

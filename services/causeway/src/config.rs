@@ -5,6 +5,7 @@
 use causeway_assembler::AssemblerConfig;
 use causeway_gateway::GatewayConfig;
 use causeway_runtime::config::Validate;
+use causeway_runtime::secret_url::SecretUrl;
 use causeway_runtime::tenants::TenantConfig;
 use causeway_windower::WindowerConfig;
 use serde::{Deserialize, Serialize};
@@ -13,11 +14,11 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct CausewayConfig {
     /// `embedded://PATH` or `kafka://host:port`. Empty: standalone's
-    /// `<data-dir>/bus`.
-    pub bus: String,
+    /// `<data-dir>/bus`. May carry credentials: shown only redacted.
+    pub bus: SecretUrl,
     /// `embedded://PATH` or `scylla://host1,host2/keyspace?…` (docs/scylla.md). Empty: standalone's
-    /// `<data-dir>/store`.
-    pub store: String,
+    /// `<data-dir>/store`. Shown only redacted.
+    pub store: SecretUrl,
     /// Where standalone keeps its bus, store and dev key.
     pub data_dir: String,
     /// HTTP: SDK batches, OTLP/HTTP, alerts, read API, share links.
@@ -66,8 +67,8 @@ impl Default for TopicsConfig {
 impl Default for CausewayConfig {
     fn default() -> Self {
         Self {
-            bus: String::new(),
-            store: String::new(),
+            bus: SecretUrl::default(),
+            store: SecretUrl::default(),
             data_dir: "./data".to_owned(),
             http_addr: "127.0.0.1:4318".to_owned(),
             grpc_addr: "127.0.0.1:4317".to_owned(),
@@ -129,5 +130,32 @@ impl Validate for CausewayConfig {
         errors.extend(self.windower.validate());
         errors.extend(self.assembler.validate());
         errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loaded_config_never_shows_its_passwords() {
+        let env = [
+            (
+                "CAUSEWAY_BUS".to_owned(),
+                "kafka://b1:9093?sasl.username=causeway&sasl.password=hunter2&ssl.key.password=k3ypass".to_owned(),
+            ),
+            (
+                "CAUSEWAY_STORE".to_owned(),
+                "scylla://admin:pa55word@n1/causeway".to_owned(),
+            ),
+        ];
+        let config: CausewayConfig = causeway_runtime::config::load(None, env).expect("load");
+        assert!(config.bus.expose().contains("hunter2"));
+        for shown in [format!("{config:?}"), format!("{config:#?}"), config.bus.to_string()] {
+            for secret in ["hunter2", "k3ypass", "pa55word"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+        }
+        assert!(format!("{config:?}").contains("sasl.password=***"));
     }
 }

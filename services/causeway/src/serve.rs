@@ -5,9 +5,11 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use causeway_runtime::config::{ConfigErrors, load};
+use causeway_runtime::secret_url::SecretUrl;
 use causeway_runtime::tenants::TenantRegistry;
 
 use crate::config::CausewayConfig;
@@ -31,10 +33,10 @@ pub struct ServeArgs {
     pub admin_addr: Option<SocketAddr>,
     /// Bus URL: embedded://PATH or kafka://host:port.
     #[arg(long, value_name = "URL")]
-    pub bus: Option<String>,
+    pub bus: Option<SecretUrl>,
     /// Store URL: embedded://PATH or scylla://host1[:port],host2/keyspace?option=value&…
     #[arg(long, value_name = "URL")]
-    pub store: Option<String>,
+    pub store: Option<SecretUrl>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -73,7 +75,7 @@ fn prepare(
         config.store = store.clone();
     }
     let data = PathBuf::from(&config.data_dir);
-    let default_url = |name: &str| format!("embedded://{}", data.join(name).display());
+    let default_url = |name: &str| SecretUrl::new(format!("embedded://{}", data.join(name).display()));
     let bus_url = if config.bus.is_empty() && standalone {
         default_url("bus")
     } else {
@@ -162,16 +164,35 @@ pub fn targets(targets: BTreeSet<Target>, serve_args: ServeArgs) -> anyhow::Resu
     serve(wiring, move |bound| print_bound(&name, bound))
 }
 
+/// After the shutdown deadline, what is left gets this long to end before
+/// the watchdog exits the process.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 fn serve(wiring: Wiring, on_bound: impl FnOnce(&Bound) + Send + 'static) -> anyhow::Result<()> {
     causeway_runtime::telemetry::init_logging(wiring.config.log_format == "json");
+    let deadline = Duration::from_secs(wiring.config.shutdown_deadline_seconds);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let shutdown = causeway_runtime::shutdown::on_signals();
+        // From the first signal (or the first target to fail) the process
+        // has the deadline plus a grace to end, then exits regardless.
+        let armed = shutdown.clone();
+        tokio::spawn(async move {
+            armed.cancelled().await;
+            causeway_runtime::shutdown::hard_deadline(deadline + SHUTDOWN_GRACE);
+        });
         targets::run(wiring, shutdown, on_bound).await
-    })
+    });
+    // Blocking work left behind (a Kafka client closing against a broker
+    // that is gone) must not hold the exit: the runtime is waited for a
+    // grace at most, and the watchdog (armed for longer, so that it does
+    // not race an ordinary exit) covers a shutdown that blocks anyway.
+    causeway_runtime::shutdown::hard_deadline(SHUTDOWN_GRACE * 2);
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    result
 }
 
 fn print_bound(name: &str, bound: &Bound) {

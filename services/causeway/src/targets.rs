@@ -10,6 +10,8 @@ use causeway_assembler::{AssemblerDeps, ReadApiState};
 use causeway_bus::Topics;
 use causeway_gateway::{GatewayDeps, GatewayState};
 use causeway_runtime::admin::{Readiness, admin_router, serve_admin};
+use causeway_runtime::secret_url::SecretUrl;
+use causeway_runtime::supervise::Tasks;
 use causeway_runtime::telemetry::metrics_handle;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_windower::WindowerDeps;
@@ -35,7 +37,7 @@ pub struct Bound {
 }
 
 /// Cross-target rules that only the wiring knows.
-pub fn check_combination(targets: &BTreeSet<Target>, bus_url: &str, store_url: &str) -> Vec<String> {
+pub fn check_combination(targets: &BTreeSet<Target>, bus_url: &SecretUrl, store_url: &SecretUrl) -> Vec<String> {
     let mut errors = Vec::new();
     if targets.is_empty() {
         errors.push("targets: name at least one of gateway, windower, assembler".to_owned());
@@ -58,8 +60,8 @@ pub fn check_combination(targets: &BTreeSet<Target>, bus_url: &str, store_url: &
 pub struct Wiring {
     pub config: CausewayConfig,
     pub targets: BTreeSet<Target>,
-    pub bus_url: String,
-    pub store_url: String,
+    pub bus_url: SecretUrl,
+    pub store_url: SecretUrl,
     pub tenants: Arc<TenantRegistry>,
 }
 
@@ -73,21 +75,13 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         store_url,
         tenants,
     } = wiring;
-    let bus = causeway_bus::open_bus(&bus_url)
-        .await
-        .with_context(|| format!("opening bus {bus_url}"))?;
-    let stores = causeway_store::open_stores(&store_url)
-        .await
-        .with_context(|| format!("opening store {store_url}"))?;
-    let topics = Topics::with_prefix(&config.topics.prefix);
-    bus.ensure_topics(&crate::topics_cmd::topic_specs(
-        &topics,
-        config.topics.ce_partitions,
-        config.topics.alert_partitions,
-        config.topics.replication,
-    ))
-    .await
-    .context("creating topics")?;
+    // A signal during startup (a broker that does not answer can hold
+    // topic creation for a while) stops it at once.
+    let opened = tokio::select! {
+        opened = open_backends(&config, &bus_url, &store_url) => opened?,
+        () = shutdown.cancelled() => anyhow::bail!("shutdown requested during startup"),
+    };
+    let (bus, stores, topics) = opened;
 
     // Bind everything before starting anything, so a taken port fails fast.
     let serves_http = targets.contains(&Target::Gateway) || targets.contains(&Target::Assembler);
@@ -115,7 +109,16 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
                 async move { bus.ready().await }
             })
             .await;
+        let window = stores.window.clone();
+        readiness
+            .add_check("store", move || {
+                let window = window.clone();
+                async move { window.ready().await }
+            })
+            .await;
     }
+    let tasks = Tasks::new();
+    readiness.watch_tasks(tasks.clone());
     let metrics = metrics_handle();
     describe_metrics(&targets);
     let intake = CancellationToken::new();
@@ -174,6 +177,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             topics: topics.clone(),
             window: stores.window.clone(),
             tenants: tenants.clone(),
+            tasks: tasks.clone(),
         };
         let (config, token) = (config.windower.clone(), workers.clone());
         worker_tasks.spawn(async move { ("windower", causeway_windower::run(config, deps, token).await) });
@@ -187,6 +191,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             topology: stores.topology.clone(),
             tenants: tenants.clone(),
             notifier: causeway_assembler::Notifier::new(tenants.clone()),
+            tasks: tasks.clone(),
         };
         let (config, token) = (config.assembler.clone(), workers.clone());
         worker_tasks.spawn(async move { ("assembler", causeway_assembler::run(config, deps, token).await) });
@@ -206,6 +211,9 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
         Some(joined) = intake_tasks.join_next() => failure = Some(describe_exit(joined)),
         Some(joined) = worker_tasks.join_next() => failure = Some(describe_exit(joined)),
     }
+    // Whatever started the drain, the token says so (the binary's watchdog
+    // counts the hard deadline from it).
+    shutdown.cancel();
     readiness.mark_draining();
     tracing::info!("draining: intake first, then the consumers");
     let deadline = Duration::from_secs(config.shutdown_deadline_seconds);
@@ -226,10 +234,39 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
     }
     admin_stop.cancel();
     let _ = admin_task.await;
-    match failure {
-        Some(Err(err)) => Err(err),
+    match (failure, drained) {
+        (Some(Err(err)), _) => Err(err),
+        (_, Err(_)) => Err(anyhow::anyhow!(
+            "shutdown deadline of {}s passed before every target drained",
+            deadline.as_secs()
+        )),
         _ => Ok(()),
     }
+}
+
+/// Opens the bus and the stores and creates the topics. Errors name the
+/// URL redacted: it may carry a password.
+async fn open_backends(
+    config: &CausewayConfig,
+    bus_url: &SecretUrl,
+    store_url: &SecretUrl,
+) -> anyhow::Result<(Arc<dyn causeway_bus::Bus>, causeway_store::Stores, Topics)> {
+    let bus = causeway_bus::open_bus(bus_url.expose())
+        .await
+        .with_context(|| format!("opening bus {bus_url}"))?;
+    let stores = causeway_store::open_stores(store_url.expose())
+        .await
+        .with_context(|| format!("opening store {store_url}"))?;
+    let topics = Topics::with_prefix(&config.topics.prefix);
+    bus.ensure_topics(&crate::topics_cmd::topic_specs(
+        &topics,
+        config.topics.ce_partitions,
+        config.topics.alert_partitions,
+        config.topics.replication,
+    ))
+    .await
+    .context("creating topics")?;
+    Ok((bus, stores, topics))
 }
 
 /// What a target task ends with: its name and its result.
@@ -266,6 +303,7 @@ async fn bind(key: &str, addr: &str) -> anyhow::Result<TcpListener> {
 }
 
 fn describe_metrics(targets: &BTreeSet<Target>) {
+    causeway_runtime::supervise::describe_metrics();
     if targets.contains(&Target::Gateway) {
         causeway_gateway::describe_metrics();
     }

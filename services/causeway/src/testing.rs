@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use causeway_runtime::secret_url::SecretUrl;
 use causeway_runtime::tenants::TenantRegistry;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -46,8 +47,8 @@ impl Standalone {
         let errors = causeway_runtime::config::Validate::validate(&config);
         anyhow::ensure!(errors.is_empty(), "invalid test config: {}", errors.join("; "));
         let tenants = Arc::new(TenantRegistry::new(&config.tenants, config.dev_api_key.as_deref())?);
-        let bus_url = format!("embedded://{}", data_dir.join("bus").display());
-        let store_url = format!("embedded://{}", data_dir.join("store").display());
+        let bus_url = SecretUrl::new(format!("embedded://{}", data_dir.join("bus").display()));
+        let store_url = SecretUrl::new(format!("embedded://{}", data_dir.join("store").display()));
         let all = BTreeSet::from([Target::Gateway, Target::Windower, Target::Assembler]);
         let wiring = Wiring {
             config,

@@ -10,6 +10,7 @@ use anyhow::Context;
 use causeway_bus::kafka::{KafkaBus, TopicInfo};
 use causeway_bus::{TopicSpec, Topics};
 use causeway_runtime::config::load;
+use causeway_runtime::secret_url::SecretUrl;
 
 use crate::config::CausewayConfig;
 
@@ -34,7 +35,7 @@ pub struct TopicsOptions {
     pub config: Option<PathBuf>,
     /// Bus URL: kafka://host:port[,host:port]?property=value&… (or embedded://PATH for create).
     #[arg(long, value_name = "URL")]
-    pub bus: Option<String>,
+    pub bus: Option<SecretUrl>,
     /// Topic name prefix (default from `topics.prefix`).
     #[arg(long)]
     pub prefix: Option<String>,
@@ -57,7 +58,7 @@ pub async fn run(args: TopicsArgs) -> anyhow::Result<()> {
 }
 
 /// The bus URL and the topic specs from config, env and flags.
-fn resolve(options: &TopicsOptions) -> anyhow::Result<(String, Vec<TopicSpec>)> {
+fn resolve(options: &TopicsOptions) -> anyhow::Result<(SecretUrl, Vec<TopicSpec>)> {
     let config: CausewayConfig = load(options.config.as_deref(), std::env::vars())
         .map_err(|errors| anyhow::anyhow!("configuration: {errors}"))?;
     let bus = options.bus.clone().unwrap_or_else(|| config.bus.clone());
@@ -100,7 +101,7 @@ pub fn topic_specs(topics: &Topics, ce_partitions: u32, alert_partitions: u32, r
 
 async fn create(options: &TopicsOptions) -> anyhow::Result<()> {
     let (bus_url, specs) = resolve(options)?;
-    let bus = causeway_bus::open_bus(&bus_url)
+    let bus = causeway_bus::open_bus(bus_url.expose())
         .await
         .with_context(|| format!("opening bus {bus_url}"))?;
     bus.ensure_topics(&specs).await.context("creating topics")?;
@@ -119,7 +120,7 @@ async fn describe(options: &TopicsOptions) -> anyhow::Result<()> {
         bus_url.starts_with("kafka://"),
         "describe needs a kafka:// bus (the embedded bus keeps its topics as directories under its path)"
     );
-    let bus = KafkaBus::open(&bus_url).with_context(|| format!("opening bus {bus_url}"))?;
+    let bus = KafkaBus::open(bus_url.expose()).with_context(|| format!("opening bus {bus_url}"))?;
     let names: Vec<String> = specs.iter().map(|spec| spec.name.clone()).collect();
     let described = bus.describe_topics(&names).await.context("describing topics")?;
     print!("{}", render(&described));

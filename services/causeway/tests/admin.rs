@@ -38,6 +38,7 @@ async fn admin_port_serves_health_and_described_metrics() {
         "# HELP causeway_gateway_requests_total",
         "# HELP causeway_windower_events_written_total",
         "# HELP causeway_assembler_alerts_consumed_total",
+        "# HELP causeway_runtime_task_failures_total",
     ] {
         assert!(metrics.contains(described), "missing {described:?} in:\n{metrics}");
     }
@@ -45,15 +46,21 @@ async fn admin_port_serves_health_and_described_metrics() {
         metrics.contains(r#"causeway_gateway_requests_total{route="/api/v1/ingest/batch",code="400"} 1"#),
         "{metrics}"
     );
-    // Every metric name follows causeway_<target>_<name>_<unit>[_total].
+    // Every metric name follows causeway_<target>_<name>_<unit>[_total];
+    // `runtime` is the process-wide part every target shares.
     for line in metrics
         .lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
     {
         let name = line.split(['{', ' ']).next().unwrap_or_default();
-        let target_ok = ["causeway_gateway_", "causeway_windower_", "causeway_assembler_"]
-            .iter()
-            .any(|p| name.starts_with(p));
+        let target_ok = [
+            "causeway_gateway_",
+            "causeway_windower_",
+            "causeway_assembler_",
+            "causeway_runtime_",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p));
         assert!(target_ok, "metric {name} is not causeway_<target>_…");
     }
     standalone.stop().await.expect("stop");

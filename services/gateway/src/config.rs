@@ -11,6 +11,12 @@ pub const MAX_CONFIGURABLE_BODY_BYTES: usize = causeway_model::limits::MAX_BODY_
 /// default, and the broker's own default (1,048,588) is above that; the
 /// margin covers the record framing the broker counts.
 pub const MAX_CONFIGURABLE_RECORD_BYTES: usize = 1_000_000 - 1_024;
+/// Default in-flight body budget: 64 MiB (16 largest bodies, or 8 largest
+/// gzip bodies with their inflated copies).
+pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 64 * 1024 * 1024;
+/// Largest in-flight request count a deployment may configure.
+pub const MAX_CONFIGURABLE_INFLIGHT_REQUESTS: usize = 65_536;
+
 /// Smallest record a deployment may configure: several events of the
 /// largest size the limits allow (well under 2 KiB each) must fit.
 pub const MIN_RECORD_BYTES: usize = 16 * 1024;
@@ -35,6 +41,18 @@ pub struct GatewayConfig {
     /// A repeat of an alert with the same `(tenant, dedup_key)` (or provider
     /// incident id) within this many seconds is the same alert.
     pub alert_dedup_seconds: u64,
+    /// Request body bytes the gateway holds at once over every route, HTTP
+    /// and gRPC: raw bytes as they arrive plus the inflated size as gzip
+    /// decompresses, until the request is answered. A request that would
+    /// go over it is answered 503 (gRPC: `RESOURCE_EXHAUSTED`) at once.
+    /// At least twice `max_body_bytes`, so one largest gzip body always fits.
+    pub max_inflight_bytes: usize,
+    /// Ingest requests (each with its decode) served at once over every
+    /// route, HTTP and gRPC; one more is answered 503 / `RESOURCE_EXHAUSTED`.
+    pub max_inflight_requests: usize,
+    /// How long an HTTP request may take to send its whole body; a slower
+    /// (or stalled) upload is answered 408 and its slot and bytes freed.
+    pub body_read_timeout_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -46,6 +64,12 @@ impl Default for GatewayConfig {
             enforce_quota: true,
             max_record_bytes: 900 * 1024,
             alert_dedup_seconds: 600,
+            // Sized for a 2-core gateway: a few dozen requests keep both
+            // cores and the bus busy; more only queue and hold memory.
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
+            max_inflight_requests: 64,
+            // A 4 MiB body over a slow mobile uplink (~1 Mbit/s) takes ~35 s.
+            body_read_timeout_ms: 60_000,
         }
     }
 }
@@ -69,11 +93,30 @@ impl GatewayConfig {
         if self.retry_after_seconds == 0 {
             errors.push("gateway.retry_after_seconds must be at least 1".to_owned());
         }
+        if self.body_read_timeout_ms == 0 {
+            errors.push("gateway.body_read_timeout_ms must be at least 1".to_owned());
+        }
         if !(MIN_RECORD_BYTES..=MAX_CONFIGURABLE_RECORD_BYTES).contains(&self.max_record_bytes) {
             errors.push(format!(
                 "gateway.max_record_bytes must be between {MIN_RECORD_BYTES} and {MAX_CONFIGURABLE_RECORD_BYTES} \
                  (below the kafka producer's and broker's message.max.bytes), got {}",
                 self.max_record_bytes
+            ));
+        }
+        let min_inflight_bytes = self.max_body_bytes.saturating_mul(2);
+        if self.max_inflight_bytes < min_inflight_bytes || self.max_inflight_bytes > tokio::sync::Semaphore::MAX_PERMITS
+        {
+            errors.push(format!(
+                "gateway.max_inflight_bytes must be at least twice gateway.max_body_bytes ({min_inflight_bytes}, \
+                 one largest gzip body and its inflated copy) and at most {}, got {}",
+                tokio::sync::Semaphore::MAX_PERMITS,
+                self.max_inflight_bytes
+            ));
+        }
+        if !(1..=MAX_CONFIGURABLE_INFLIGHT_REQUESTS).contains(&self.max_inflight_requests) {
+            errors.push(format!(
+                "gateway.max_inflight_requests must be between 1 and {MAX_CONFIGURABLE_INFLIGHT_REQUESTS}, got {}",
+                self.max_inflight_requests
             ));
         }
         errors
@@ -109,6 +152,21 @@ mod tests {
             ..GatewayConfig::default()
         };
         assert_eq!(small.validate().len(), 1);
+        let tight = GatewayConfig {
+            max_body_bytes: 4096,
+            max_inflight_bytes: 8191,
+            max_inflight_requests: 0,
+            ..GatewayConfig::default()
+        };
+        let errors = tight.validate();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("max_inflight_bytes") && errors[0].contains("8192"));
+        assert!(errors[1].contains("max_inflight_requests"));
+        let fits = GatewayConfig {
+            max_inflight_bytes: 8192,
+            ..tight
+        };
+        assert_eq!(fits.validate().len(), 1, "only the request count is wrong");
     }
 
     #[test]

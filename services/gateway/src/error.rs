@@ -2,11 +2,49 @@
 //! status and body and to a gRPC status, so retryable means retryable on
 //! every path.
 
+use std::fmt;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use causeway_model::DecodeError;
 use serde_json::{Value, json};
+
+pub use crate::error_id::ErrorId;
+
+/// Which gateway-wide in-flight limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InflightLimit {
+    /// `gateway.max_inflight_bytes`: request body bytes held, raw and inflated.
+    Bytes,
+    /// `gateway.max_inflight_requests`: ingest requests being served at once.
+    Requests,
+}
+
+impl InflightLimit {
+    /// The `limit_type` of the 503 body and the metrics `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            InflightLimit::Bytes => "inflight_bytes",
+            InflightLimit::Requests => "inflight_requests",
+        }
+    }
+
+    /// The config key that sets the limit.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            InflightLimit::Bytes => "gateway.max_inflight_bytes",
+            InflightLimit::Requests => "gateway.max_inflight_requests",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            InflightLimit::Bytes => "bytes",
+            InflightLimit::Requests => "requests",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -25,6 +63,10 @@ pub enum IngestError {
     Decode(#[from] DecodeError),
     #[error("request body exceeds the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// The client did not finish sending its body in time (a slow or
+    /// stalled upload holding a slot).
+    #[error("request body not received within {limit_ms} ms (gateway.body_read_timeout_ms)")]
+    BodyTimeout { limit_ms: u64 },
     #[error("unsupported content type {0:?}")]
     UnsupportedMediaType(String),
     #[error("unsupported content encoding {0:?}; send gzip or identity")]
@@ -35,12 +77,29 @@ pub enum IngestError {
         limit: u64,
         retry_after_seconds: u64,
     },
+    /// The gateway holds as many requests or body bytes as it may; the
+    /// client retries. Decided before the request was read to its end.
+    #[error(
+        "the gateway is at its limit of {limit} {} in flight ({}); retry after {retry_after_seconds} s",
+        limit_type.unit(),
+        limit_type.config_key()
+    )]
+    Overloaded {
+        limit_type: InflightLimit,
+        limit: usize,
+        retry_after_seconds: u64,
+    },
     /// The bus or the store cannot take the request now; the client retries.
-    #[error("temporarily unavailable: {detail}")]
-    Unavailable { retry_after_seconds: u64, detail: String },
-    /// Not the client's fault and not retryable as is.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The cause was logged under `error_id` (see [`IngestError::unavailable`]).
+    #[error("temporarily unavailable (error id {error_id}); retry after {retry_after_seconds} s")]
+    Unavailable {
+        retry_after_seconds: u64,
+        error_id: ErrorId,
+    },
+    /// Not the client's fault and not retryable as is. The cause was logged
+    /// under `error_id` (see [`IngestError::internal`]).
+    #[error("internal error (error id {error_id})")]
+    Internal { error_id: ErrorId },
 }
 
 impl From<causeway_model::webhooks::WebhookError> for IngestError {
@@ -54,6 +113,25 @@ impl From<causeway_model::webhooks::WebhookError> for IngestError {
 }
 
 impl IngestError {
+    /// A dependency (bus, store) cannot take the request now. Its text is
+    /// logged at warn under a fresh error id; the client gets only the id.
+    pub(crate) fn unavailable(retry_after_seconds: u64, cause: impl fmt::Display) -> Self {
+        let error_id = ErrorId::new();
+        tracing::warn!(error_id = %error_id, error = %cause, retry_after_seconds, "request failed, retryable");
+        IngestError::Unavailable {
+            retry_after_seconds,
+            error_id,
+        }
+    }
+
+    /// A failure that is nobody's input: logged at error under a fresh
+    /// error id; the client gets only the id.
+    pub(crate) fn internal(cause: impl fmt::Display) -> Self {
+        let error_id = ErrorId::new();
+        tracing::error!(error_id = %error_id, error = %cause, "request failed");
+        IngestError::Internal { error_id }
+    }
+
     /// Refusals decided before the request body was read to its end.
     fn answered_before_body(&self) -> bool {
         matches!(
@@ -61,8 +139,10 @@ impl IngestError {
             IngestError::Unauthorized(_)
                 | IngestError::BadSignature { .. }
                 | IngestError::BodyTooLarge { .. }
+                | IngestError::BodyTimeout { .. }
                 | IngestError::UnsupportedMediaType(_)
                 | IngestError::UnsupportedEncoding(_)
+                | IngestError::Overloaded { .. }
         )
     }
 
@@ -72,18 +152,22 @@ impl IngestError {
             IngestError::UnknownService { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             IngestError::Decode(_) => StatusCode::BAD_REQUEST,
             IngestError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             IngestError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
-            IngestError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            IngestError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            IngestError::Overloaded { .. } | IngestError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn retry_after_seconds(&self) -> Option<u64> {
         match self {
             IngestError::QuotaExceeded {
+                retry_after_seconds, ..
+            }
+            | IngestError::Overloaded {
                 retry_after_seconds, ..
             }
             | IngestError::Unavailable {
@@ -122,14 +206,27 @@ impl IngestError {
             IngestError::BodyTooLarge { limit } => {
                 json!({"error": "body_too_large", "message": self.to_string(), "limit": limit})
             }
+            IngestError::BodyTimeout { limit_ms } => {
+                json!({"error": "body_timeout", "message": self.to_string(), "limit": limit_ms})
+            }
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => {
                 json!({"error": "unsupported_media_type", "message": self.to_string()})
             }
             IngestError::QuotaExceeded { plan, limit, .. } => {
                 json!({"error": "ce_limit_reached", "limit_type": "ce", "plan": plan, "limit": limit})
             }
-            IngestError::Unavailable { .. } => json!({"error": "unavailable", "message": self.to_string()}),
-            IngestError::Internal(_) => json!({"error": "internal", "message": self.to_string()}),
+            IngestError::Overloaded { limit_type, limit, .. } => json!({
+                "error": "overloaded",
+                "limit_type": limit_type.label(),
+                "limit": limit,
+                "message": self.to_string(),
+            }),
+            IngestError::Unavailable { error_id, .. } => {
+                json!({"error": "unavailable", "message": self.to_string(), "error_id": error_id.as_str()})
+            }
+            IngestError::Internal { error_id } => {
+                json!({"error": "internal", "message": self.to_string(), "error_id": error_id.as_str()})
+            }
         }
     }
 
@@ -141,11 +238,12 @@ impl IngestError {
             IngestError::Decode(_) | IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => {
                 tonic::Status::invalid_argument(message)
             }
-            IngestError::BodyTooLarge { .. } | IngestError::QuotaExceeded { .. } => {
+            IngestError::BodyTooLarge { .. } | IngestError::QuotaExceeded { .. } | IngestError::Overloaded { .. } => {
                 tonic::Status::resource_exhausted(message)
             }
             IngestError::Unavailable { .. } => tonic::Status::unavailable(message),
-            IngestError::Internal(_) => tonic::Status::internal(message),
+            IngestError::BodyTimeout { .. } => tonic::Status::deadline_exceeded(message),
+            IngestError::Internal { .. } => tonic::Status::internal(message),
         };
         if let Some(seconds) = self.retry_after_seconds() {
             status.metadata_mut().insert("retry-after", seconds.into());
@@ -160,10 +258,12 @@ impl IngestError {
             IngestError::UnknownService { .. } => "unknown_service",
             IngestError::Decode(_) => "invalid",
             IngestError::BodyTooLarge { .. } => "too_large",
+            IngestError::BodyTimeout { .. } => "body_timeout",
             IngestError::UnsupportedMediaType(_) | IngestError::UnsupportedEncoding(_) => "unsupported_media_type",
             IngestError::QuotaExceeded { .. } => "quota",
+            IngestError::Overloaded { .. } => "overloaded",
             IngestError::Unavailable { .. } => "unavailable",
-            IngestError::Internal(_) => "internal",
+            IngestError::Internal { .. } => "internal",
         }
     }
 }
@@ -246,19 +346,63 @@ mod tests {
 
     #[test]
     fn retryable_is_unavailable_with_retry_after_on_grpc() {
-        let status = IngestError::Unavailable {
-            retry_after_seconds: 3,
-            detail: "bus is full".into(),
-        }
-        .grpc_status();
+        let err = IngestError::unavailable(3, "broker 10.0.0.7:9092 refused: secret detail");
+        let IngestError::Unavailable { error_id, .. } = &err else {
+            panic!("not unavailable: {err:?}");
+        };
+        let status = err.grpc_status();
         assert_eq!(status.code(), tonic::Code::Unavailable);
         assert_eq!(
             status.metadata().get("retry-after").map(|v| v.to_str().ok()),
             Some(Some("3"))
         );
+        assert!(status.message().contains(error_id.as_str()), "{}", status.message());
+        assert!(!status.message().contains("secret"), "{}", status.message());
         assert_eq!(
             IngestError::Unauthorized("no key").grpc_status().code(),
             tonic::Code::Unauthenticated
         );
+    }
+
+    #[test]
+    fn internal_text_is_logged_not_answered() {
+        let err = IngestError::internal("store fatal: keyspace causeway_prod unreachable at 10.1.2.3");
+        let IngestError::Internal { error_id } = &err else {
+            panic!("not internal: {err:?}");
+        };
+        let body = err.http_body();
+        assert_eq!(body["error"], "internal");
+        assert_eq!(body["error_id"], error_id.as_str());
+        let text = body.to_string();
+        assert!(!text.contains("keyspace") && !text.contains("10.1.2.3"), "{text}");
+        assert!(!err.grpc_status().message().contains("keyspace"));
+    }
+
+    #[test]
+    fn overload_names_the_limit_and_is_retryable() {
+        let err = IngestError::Overloaded {
+            limit_type: InflightLimit::Bytes,
+            limit: 65_536,
+            retry_after_seconds: 1,
+        };
+        let body = err.http_body();
+        assert_eq!(body["error"], "overloaded");
+        assert_eq!(body["limit_type"], "inflight_bytes");
+        assert_eq!(body["limit"], 65_536);
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("gateway.max_inflight_bytes")
+        );
+        let status = err.grpc_status();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            status.metadata().get("retry-after").map(|v| v.to_str().ok()),
+            Some(Some("1"))
+        );
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

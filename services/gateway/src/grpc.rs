@@ -1,5 +1,9 @@
 //! The gRPC side: `causeway.v1.IngestService/Ingest`, OTLP
-//! `TraceService/Export` and `grpc.health.v1.Health`, on one port.
+//! `TraceService/Export` and `grpc.health.v1.Health`, on one port. The two
+//! ingest services sit behind [`guard`]: the key is checked and the call
+//! admitted before tonic decodes a byte of it. Health is open.
+
+mod guard;
 
 use std::sync::Arc;
 
@@ -8,13 +12,15 @@ use causeway_model::proto::v1::{IngestRequest, IngestResponse};
 use causeway_runtime::tenants::Tenant;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use prost::Message;
 use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::HealthService;
 
-use crate::auth;
+use self::guard::{Authenticated, Guarded};
+use crate::admission::Ticket;
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
 use crate::ingest::{Format, accept_events, decode_off_runtime};
@@ -28,21 +34,38 @@ pub fn grpc_router(state: GatewayState) -> Routes {
     let ingest = IngestServiceServer::new(GrpcIngest { state: state.clone() })
         .max_decoding_message_size(max_message)
         .accept_compressed(CompressionEncoding::Gzip);
-    let otlp = TraceServiceServer::new(GrpcIngest { state })
+    let otlp = TraceServiceServer::new(GrpcIngest { state: state.clone() })
         .max_decoding_message_size(max_message)
         .accept_compressed(CompressionEncoding::Gzip);
-    Routes::new(ingest).add_service(otlp).add_service(health)
+    Routes::new(Guarded::new(ingest, state.clone(), ROUTE_GRPC_INGEST))
+        .add_service(Guarded::new(otlp, state, ROUTE_GRPC_OTLP))
+        .add_service(health)
 }
+
+/// The `route` labels of the two ingest methods.
+const ROUTE_GRPC_INGEST: &str = "grpc_ingest";
+const ROUTE_GRPC_OTLP: &str = "grpc_otlp_export";
 
 struct GrpcIngest {
     state: GatewayState,
 }
 
-impl GrpcIngest {
-    fn tenant<T>(&self, request: &Request<T>) -> Result<Arc<Tenant>, IngestError> {
-        let value = request.metadata().get("authorization").map(|v| v.as_bytes());
-        auth::authenticate(&self.state.deps().tenants, value)
+/// What the guard put in the request: the authenticated tenant and the
+/// admission ticket. Without them the service was served unguarded, a bug:
+/// refused, never served unauthenticated.
+fn admitted<T>(request: &Request<T>) -> Result<(Arc<Tenant>, Ticket), IngestError> {
+    let tenant = request.extensions().get::<Authenticated>().map(|a| a.0.clone());
+    let ticket = request.extensions().get::<Ticket>().cloned();
+    match (tenant, ticket) {
+        (Some(tenant), Some(ticket)) => Ok((tenant, ticket)),
+        _ => Err(IngestError::internal("grpc ingest served without its guard")),
     }
+}
+
+/// Counts the decoded message at its full size: tonic inflated a
+/// compressed one beyond the bytes that arrived.
+fn hold_decoded(ticket: &Ticket, message: &impl Message) -> Result<(), IngestError> {
+    ticket.reserve_total(message.encoded_len())
 }
 
 /// Counts the call once and maps the error to its status.
@@ -60,10 +83,12 @@ fn finish<T>(route: &'static str, outcome: Result<T, IngestError>) -> Result<Res
 impl IngestService for GrpcIngest {
     async fn ingest(&self, request: Request<IngestRequest>) -> Result<Response<IngestResponse>, Status> {
         let outcome = async {
-            let tenant = self.tenant(&request)?;
-            let batch = request.into_inner().batch.unwrap_or_default();
+            let (tenant, ticket) = admitted(&request)?;
+            let message = request.into_inner();
+            hold_decoded(&ticket, &message)?;
+            let batch = message.batch.unwrap_or_default();
             let tenant_id = tenant.id.clone();
-            let events = decode_off_runtime(move || {
+            let events = decode_off_runtime(&ticket, move || {
                 causeway_model::events_from_ce_batch(batch, Some(&tenant_id), now_unix_ns())
             })
             .await?;
@@ -72,7 +97,7 @@ impl IngestService for GrpcIngest {
                 accepted: u32::try_from(accepted).unwrap_or(u32::MAX),
             })
         };
-        finish("grpc_ingest", outcome.await)
+        finish(ROUTE_GRPC_INGEST, outcome.await)
     }
 }
 
@@ -83,15 +108,18 @@ impl TraceService for GrpcIngest {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let outcome = async {
-            let tenant = self.tenant(&request)?;
+            let (tenant, ticket) = admitted(&request)?;
             let export = request.into_inner();
+            hold_decoded(&ticket, &export)?;
             let tenant_id = tenant.id.clone();
-            let events =
-                decode_off_runtime(move || causeway_model::events_from_otlp(export, &tenant_id, now_unix_ns())).await?;
+            let events = decode_off_runtime(&ticket, move || {
+                causeway_model::events_from_otlp(export, &tenant_id, now_unix_ns())
+            })
+            .await?;
             accept_events(&self.state, &tenant, events, Format::OtlpGrpc).await?;
             // All or nothing: `partial_success` is never set.
             Ok(ExportTraceServiceResponse::default())
         };
-        finish("grpc_otlp_export", outcome.await)
+        finish(ROUTE_GRPC_OTLP, outcome.await)
     }
 }

@@ -53,7 +53,9 @@ pub(crate) fn answer(route: &'static str, outcome: Result<Response, IngestError>
     let response = match outcome {
         Ok(response) => response,
         Err(err) => {
-            if !matches!(err, IngestError::Internal(_)) {
+            // Internal and retryable failures were logged with their cause
+            // and error id where they arose.
+            if !matches!(err, IngestError::Internal { .. } | IngestError::Unavailable { .. }) {
                 tracing::debug!(route, error = %err, "request refused");
             }
             err.into_response()

@@ -10,6 +10,7 @@ use causeway_model::{CausalEvent, DecodeError};
 use causeway_runtime::tenants::Tenant;
 use causeway_store::StoreError;
 
+use crate::admission::Ticket;
 use crate::clock::{month_of, now_unix_ns, seconds_until_next_month};
 use crate::error::IngestError;
 use crate::metrics;
@@ -38,16 +39,24 @@ impl Format {
     }
 }
 
-/// Decoding a large batch takes milliseconds of CPU: off the runtime threads.
-pub(crate) async fn decode_off_runtime<T, F>(decode: F) -> Result<T, IngestError>
+/// Decoding a large batch takes milliseconds of CPU: off the runtime
+/// threads. The task holds a clone of the request's ticket, so the request
+/// stays counted against the in-flight limits until the decode ends, even
+/// when the client went away before.
+pub(crate) async fn decode_off_runtime<T, F>(ticket: &Ticket, decode: F) -> Result<T, IngestError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, DecodeError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(decode)
-        .await
-        .map_err(|err| IngestError::Internal(format!("decode task failed: {err}")))?
-        .map_err(IngestError::from)
+    let ticket = ticket.clone();
+    tokio::task::spawn_blocking(move || {
+        let decoded = decode();
+        drop(ticket);
+        decoded
+    })
+    .await
+    .map_err(|err| IngestError::internal(format_args!("decode task failed: {err}")))?
+    .map_err(IngestError::from)
 }
 
 /// Publishes decoded, validated events; returns how many were accepted.
@@ -126,54 +135,44 @@ pub(crate) async fn publish(state: &GatewayState, topic: &str, records: Vec<Reco
     metrics::record_publish(started.elapsed());
     match outcome {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(bus_error(state, err)),
-        Err(_elapsed) => {
-            tracing::warn!(
-                topic,
-                timeout_ms = state.config().publish_timeout_ms,
-                "bus publish timed out"
-            );
-            Err(IngestError::Unavailable {
-                retry_after_seconds: state.config().retry_after_seconds,
-                detail: "the bus did not accept the batch in time".to_owned(),
-            })
-        }
+        Ok(Err(err)) => Err(bus_error(state, topic, err)),
+        Err(_elapsed) => Err(IngestError::unavailable(
+            state.config().retry_after_seconds,
+            format_args!(
+                "bus publish to {topic} timed out after {} ms",
+                state.config().publish_timeout_ms
+            ),
+        )),
     }
 }
 
-fn bus_error(state: &GatewayState, err: BusError) -> IngestError {
+/// Bus and store text is logged under an error id, never answered: it can
+/// name brokers, hosts and keyspaces.
+fn bus_error(state: &GatewayState, topic: &str, err: BusError) -> IngestError {
     match err {
-        BusError::Full { retry_after } => IngestError::Unavailable {
-            // Round up: a client retrying early would only be refused again.
-            retry_after_seconds: retry_after.as_secs_f64().ceil().max(1.0) as u64,
-            detail: "the bus is full".to_owned(),
-        },
-        BusError::Unavailable(detail) => {
-            tracing::warn!(error = %detail, "bus unavailable");
-            IngestError::Unavailable {
-                retry_after_seconds: state.config().retry_after_seconds,
-                detail,
-            }
-        }
+        // Round up: a client retrying early would only be refused again.
+        BusError::Full { retry_after } => IngestError::unavailable(
+            retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            format_args!("bus full publishing to {topic}"),
+        ),
+        BusError::Unavailable(detail) => IngestError::unavailable(
+            state.config().retry_after_seconds,
+            format_args!("bus unavailable publishing to {topic}: {detail}"),
+        ),
         err @ (BusError::UnknownTopic(_) | BusError::Fatal(_)) => {
-            tracing::error!(error = %err, "bus publish failed");
-            IngestError::Internal(err.to_string())
+            IngestError::internal(format_args!("bus publish to {topic} failed: {err}"))
         }
     }
 }
 
 pub(crate) fn store_error(state: &GatewayState, err: StoreError) -> IngestError {
     match err {
-        StoreError::Unavailable(detail) => {
-            tracing::warn!(error = %detail, "store unavailable");
-            IngestError::Unavailable {
-                retry_after_seconds: state.config().retry_after_seconds,
-                detail,
-            }
-        }
+        StoreError::Unavailable(detail) => IngestError::unavailable(
+            state.config().retry_after_seconds,
+            format_args!("store unavailable: {detail}"),
+        ),
         err @ (StoreError::Conflict(_) | StoreError::Fatal(_)) => {
-            tracing::error!(error = %err, "store failed");
-            IngestError::Internal(err.to_string())
+            IngestError::internal(format_args!("store failed: {err}"))
         }
     }
 }

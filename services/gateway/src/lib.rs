@@ -8,11 +8,13 @@
 //! shutdown)`, or [`http_router`] and [`grpc_router`] to serve the routes
 //! beside other targets' on shared ports.
 
+mod admission;
 mod alert_intake;
 mod auth;
 mod clock;
 mod config;
 mod error;
+mod error_id;
 mod grpc;
 mod http;
 mod ingest;
@@ -23,8 +25,11 @@ mod state;
 mod trace_records;
 
 pub use clock::{month_of, now_unix_ns, seconds_until_next_month};
-pub use config::{GatewayConfig, MAX_CONFIGURABLE_BODY_BYTES, MAX_CONFIGURABLE_RECORD_BYTES, MIN_RECORD_BYTES};
-pub use error::IngestError;
+pub use config::{
+    DEFAULT_MAX_INFLIGHT_BYTES, GatewayConfig, MAX_CONFIGURABLE_BODY_BYTES, MAX_CONFIGURABLE_INFLIGHT_REQUESTS,
+    MAX_CONFIGURABLE_RECORD_BYTES, MIN_RECORD_BYTES,
+};
+pub use error::{ErrorId, InflightLimit, IngestError};
 pub use grpc::grpc_router;
 pub use http::{ROUTE_ALERTS, ROUTE_OTLP_TRACES, ROUTE_SDK_BATCH, ROUTE_SERVICE_EVENTS, http_router};
 pub use integrations::signature::sign_hex;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
 pub const REQUESTS: &str = "causeway_gateway_requests_total";
 pub const EVENTS_ACCEPTED: &str = "causeway_gateway_events_accepted_total";
@@ -11,6 +11,12 @@ pub const EVENTS_REJECTED: &str = "causeway_gateway_events_rejected_total";
 pub const PUBLISH_DURATION: &str = "causeway_gateway_publish_duration_seconds";
 pub const QUOTA_REJECTIONS: &str = "causeway_gateway_quota_rejections_total";
 pub const USAGE_WRITE_FAILURES: &str = "causeway_gateway_usage_write_failures_total";
+pub const INFLIGHT_BYTES: &str = "causeway_gateway_inflight_bytes";
+pub const INFLIGHT_REQUESTS: &str = "causeway_gateway_inflight_requests";
+pub const OVERLOAD_REJECTIONS: &str = "causeway_gateway_overload_rejections_total";
+
+/// The `reason` labels of [`OVERLOAD_REJECTIONS`]: which limit refused.
+const OVERLOAD_REASONS: [&str; 2] = ["inflight_bytes", "inflight_requests"];
 
 /// Describes every gateway metric; the binary calls it once at startup.
 pub fn describe_metrics() {
@@ -40,9 +46,28 @@ pub fn describe_metrics() {
         Unit::Count,
         "accepted batches whose usage could not be metered (the store failed after the bus accepted)"
     );
+    describe_gauge!(
+        INFLIGHT_BYTES,
+        Unit::Bytes,
+        "request body bytes held now (raw and inflated) against gateway.max_inflight_bytes"
+    );
+    describe_gauge!(
+        INFLIGHT_REQUESTS,
+        Unit::Count,
+        "ingest requests served now against gateway.max_inflight_requests"
+    );
+    describe_counter!(
+        OVERLOAD_REJECTIONS,
+        Unit::Count,
+        "requests refused with 503 / RESOURCE_EXHAUSTED at an in-flight limit (reason: inflight_bytes, inflight_requests)"
+    );
     // Exported at zero from startup (the exporter renders only touched
     // metrics), so the store-error alert sees a series before the first one.
     counter!(USAGE_WRITE_FAILURES).increment(0);
+    for reason in OVERLOAD_REASONS {
+        counter!(OVERLOAD_REJECTIONS, "reason" => reason).increment(0);
+    }
+    record_inflight(0, 0);
 }
 
 /// `code` is the HTTP status (`"200"`) or the gRPC code name (`"Ok"`).
@@ -70,6 +95,18 @@ pub(crate) fn record_usage_write_failure() {
     counter!(USAGE_WRITE_FAILURES).increment(1);
 }
 
+/// `reason` is one of [`OVERLOAD_REASONS`].
+pub(crate) fn record_overload(reason: &'static str) {
+    debug_assert!(OVERLOAD_REASONS.contains(&reason), "unknown overload reason {reason}");
+    counter!(OVERLOAD_REJECTIONS, "reason" => reason).increment(1);
+}
+
+/// What the gateway holds now, set whenever it changes.
+pub(crate) fn record_inflight(bytes: usize, requests: usize) {
+    gauge!(INFLIGHT_BYTES).set(bytes as f64);
+    gauge!(INFLIGHT_REQUESTS).set(requests as f64);
+}
+
 #[cfg(test)]
 mod tests {
     use metrics_exporter_prometheus::PrometheusBuilder;
@@ -87,6 +124,8 @@ mod tests {
             record_rejected("quota", 2);
             record_publish(Duration::from_millis(5));
             record_quota_rejection();
+            record_overload("inflight_bytes");
+            record_inflight(4096, 2);
         });
         let text = handle.render();
         for expected in [
@@ -94,6 +133,10 @@ mod tests {
             r#"causeway_gateway_events_accepted_total{format="sdk_json"} 3"#,
             r#"causeway_gateway_events_rejected_total{reason="quota"} 2"#,
             "causeway_gateway_quota_rejections_total 1",
+            r#"causeway_gateway_overload_rejections_total{reason="inflight_bytes"} 1"#,
+            r#"causeway_gateway_overload_rejections_total{reason="inflight_requests"} 0"#,
+            "causeway_gateway_inflight_bytes 4096",
+            "causeway_gateway_inflight_requests 2",
             "causeway_gateway_publish_duration_seconds",
             "# HELP causeway_gateway_requests_total requests answered",
         ] {

@@ -9,7 +9,9 @@ use causeway_store::{ArtifactStore, TopologyStore};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::admission::{Admission, Ticket};
 use crate::config::GatewayConfig;
+use crate::error::IngestError;
 
 /// The gateway's dependencies, built by the binary (or a test).
 #[derive(Clone)]
@@ -74,6 +76,8 @@ pub(crate) struct Inner {
     pub health: HealthReporter,
     /// Outgoing webhook posts (Slack replies).
     pub http_client: reqwest::Client,
+    /// The in-flight limits every HTTP and gRPC intake request is admitted under.
+    pub admission: Arc<Admission>,
 }
 
 /// The gRPC service names the health service reports on.
@@ -87,10 +91,11 @@ impl GatewayState {
     pub fn new(config: GatewayConfig, deps: GatewayDeps) -> Self {
         Self {
             inner: Arc::new(Inner {
-                config,
                 deps,
                 health: HealthReporter::new(),
                 http_client: causeway_runtime::webhook::client(),
+                admission: Admission::new(&config),
+                config,
             }),
         }
     }
@@ -105,6 +110,11 @@ impl GatewayState {
 
     pub(crate) fn http_client(&self) -> &reqwest::Client {
         &self.inner.http_client
+    }
+
+    /// Admits one intake request under the gateway-wide in-flight limits.
+    pub(crate) fn admit(&self) -> Result<Ticket, IngestError> {
+        self.inner.admission.admit()
     }
 
     pub(crate) fn publish_timeout(&self) -> Duration {

@@ -5,10 +5,12 @@
 
 mod gateway {
     mod alerts;
+    mod grpc_guard;
     mod grpc_ingest;
     pub mod harness;
     mod http_ingest;
     mod integrations;
+    mod overload;
     mod record_size;
     mod rejections;
 }

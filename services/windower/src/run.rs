@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use causeway_bus::{Backoff, Bus, Consumer, Delivery, Record, Topics, publish_with_retry};
 use causeway_runtime::clock::now_unix_ns;
+use causeway_runtime::supervise::Tasks;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::{PartitionProgress, StoreError, WindowStore};
 use tokio_util::sync::CancellationToken;
@@ -25,6 +26,8 @@ pub struct WindowerDeps {
     pub topics: Topics,
     pub window: Arc<dyn WindowStore>,
     pub tenants: Arc<TenantRegistry>,
+    /// Supervises the expiry loop (restarted when it fails; `/ready` says so).
+    pub tasks: Tasks,
 }
 
 /// Runs until `shutdown`, then drains: the batch in hand is written and
@@ -35,11 +38,12 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
         .subscribe(&deps.topics.ce, &config.group)
         .await
         .with_context(|| format!("subscribing to {}", deps.topics.ce))?;
-    let expiry = tokio::spawn(expire_loop(
-        deps.window.clone(),
-        config.expire_interval_seconds,
-        shutdown.clone(),
-    ));
+    let expiry = {
+        let (window, interval, shutdown) = (deps.window.clone(), config.expire_interval_seconds, shutdown.clone());
+        deps.tasks.supervise("window_expiry", shutdown.clone(), move || {
+            expire_loop(Arc::clone(&window), interval, shutdown.clone())
+        })
+    };
     tracing::info!(topic = %deps.topics.ce, group = %config.group, "windower consuming");
     let wait = Duration::from_millis(config.poll_wait_ms);
     let result = loop {

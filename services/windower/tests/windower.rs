@@ -73,6 +73,7 @@ fn start(harness: &Harness) -> (CancellationToken, tokio::task::JoinHandle<anyho
         topics: harness.topics.clone(),
         window: harness.stores.window.clone(),
         tenants: Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants")),
+        tasks: causeway_runtime::supervise::Tasks::new(),
     };
     let config = WindowerConfig {
         poll_wait_ms: 50,

@@ -11,7 +11,8 @@ use crate::api::{BusError, Consumer, Delivery};
 use crate::embedded::group::Group;
 use crate::embedded::topic::Topic;
 
-/// Acknowledged positions are committed at least this often while acking.
+/// Acknowledged positions are committed at least this often, while acking
+/// and while idle.
 const LAZY_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct EmbeddedConsumer {
@@ -141,6 +142,12 @@ impl Consumer for EmbeddedConsumer {
             let deliveries = self.read_available(max.max(1)).await?;
             if !deliveries.is_empty() {
                 return Ok(deliveries);
+            }
+            // Idle: acknowledgements made since the last commit are not left
+            // waiting for an ack that may never come (a crash would replay
+            // them). Nothing new to record costs no write.
+            if self.last_commit.elapsed() >= LAZY_COMMIT_INTERVAL {
+                self.commit().await?;
             }
             // Wake at least every 100 ms to notice a rebalance.
             let nap = (tokio::time::Instant::now() + Duration::from_millis(100)).min(deadline);

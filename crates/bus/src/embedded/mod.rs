@@ -4,6 +4,7 @@
 mod consumer;
 mod frame;
 mod group;
+mod health;
 mod log;
 mod options;
 mod topic;
@@ -19,9 +20,10 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::api::{Bus, BusError, Consumer, PartitionEnd, Record, TopicSpec};
 use consumer::EmbeddedConsumer;
+use health::{WriterHealth, WriterState};
 pub use options::EmbeddedBusOptions;
 use topic::Topic;
-use writer::{AppendRequest, PartitionAppend};
+use writer::{AppendRequest, PartitionAppend, WriterRequest};
 
 /// The bus over a local directory. Cheap to share: clone the `Arc`.
 pub struct EmbeddedBus {
@@ -32,10 +34,15 @@ struct Shared {
     topics_dir: PathBuf,
     options: EmbeddedBusOptions,
     topics: RwLock<HashMap<String, Arc<Topic>>>,
-    appends: std::sync::mpsc::Sender<AppendRequest>,
+    appends: std::sync::mpsc::Sender<WriterRequest>,
+    /// The byte budget of records queued for the writer, one permit a byte.
     in_flight: Arc<Semaphore>,
+    writer_health: Arc<WriterHealth>,
     next_member: AtomicU64,
 }
+
+/// The task name the writer thread's failures are counted under.
+const WRITER_TASK: &str = "bus_writer";
 
 fn io_fatal(context: &str, err: std::io::Error) -> BusError {
     BusError::Fatal(format!("{context}: {err}"))
@@ -66,18 +73,16 @@ impl EmbeddedBus {
             .await
             .map_err(|err| BusError::Fatal(format!("bus open task failed: {err}")))??;
         let (appends, requests) = std::sync::mpsc::channel();
-        let writer_options = options.clone();
-        std::thread::Builder::new()
-            .name("causeway-bus-writer".into())
-            .spawn(move || writer::run(requests, writer_options))
-            .map_err(|err| io_fatal("starting the bus writer", err))?;
-        let in_flight = Arc::new(Semaphore::new(options.max_in_flight_records.max(1)));
+        let writer_health = Arc::new(WriterHealth::default());
+        spawn_writer(requests, options.clone(), Arc::clone(&writer_health))?;
+        let in_flight = Arc::new(Semaphore::new(options.max_in_flight_bytes.max(1) as usize));
         let shared = Shared {
             topics_dir,
             options,
             topics: RwLock::new(topics),
             appends,
             in_flight,
+            writer_health,
             next_member: AtomicU64::new(1),
         };
         Ok(Self {
@@ -91,6 +96,37 @@ impl EmbeddedBus {
             .get(name)
             .cloned()
             .ok_or_else(|| BusError::UnknownTopic(name.to_owned()))
+    }
+}
+
+/// Starts the writer thread, supervised: a panic is logged and counted
+/// (task `bus_writer`) and stops the writer for good (a half-done append is
+/// not safe to resume), which `ready()` and every later publish report.
+fn spawn_writer(
+    requests: std::sync::mpsc::Receiver<WriterRequest>,
+    options: EmbeddedBusOptions,
+    health: Arc<WriterHealth>,
+) -> Result<(), BusError> {
+    std::thread::Builder::new()
+        .name("causeway-bus-writer".into())
+        .spawn(move || {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                writer::run(&requests, &options, &health);
+            }));
+            if let Err(payload) = ran {
+                let message = format!("panicked: {}", causeway_runtime::supervise::panic_message(&*payload));
+                health.stopped(message.clone());
+                causeway_runtime::supervise::record_task_failure(WRITER_TASK, &message);
+            }
+        })
+        .map(drop)
+        .map_err(|err| io_fatal("starting the bus writer", err))
+}
+
+fn writer_stopped(health: &WriterHealth) -> BusError {
+    match health.state() {
+        WriterState::Stopped(reason) => BusError::Unavailable(format!("the bus writer stopped: {reason}")),
+        _ => BusError::Unavailable("the bus writer stopped".into()),
     }
 }
 
@@ -142,12 +178,6 @@ impl Bus for EmbeddedBus {
         if records.is_empty() {
             return Ok(());
         }
-        let wanted = records.len().min(self.shared.options.max_in_flight_records.max(1));
-        let permit = Arc::clone(&self.shared.in_flight)
-            .try_acquire_many_owned(u32::try_from(wanted).unwrap_or(u32::MAX))
-            .map_err(|_| BusError::Full {
-                retry_after: self.shared.options.retry_after,
-            })?;
         let mut appends: Vec<PartitionAppend> = Vec::new();
         for record in &records {
             let partition = topic.partition_for(&record.key);
@@ -167,19 +197,25 @@ impl Bus for EmbeddedBus {
             frame::encode(record, &mut append.bytes);
             append.frame_lens.push((append.bytes.len() - before) as u32);
         }
+        let bytes: usize = appends.iter().map(|append| append.bytes.len()).sum();
+        // A publish above the whole budget takes all of it: it goes alone.
+        let wanted = bytes.clamp(1, self.shared.options.max_in_flight_bytes.max(1) as usize);
+        let budget = Arc::clone(&self.shared.in_flight)
+            .try_acquire_many_owned(u32::try_from(wanted).unwrap_or(u32::MAX))
+            .map_err(|_| BusError::Full {
+                retry_after: self.shared.options.retry_after,
+            })?;
         let (reply, answer) = oneshot::channel();
         self.shared
             .appends
-            .send(AppendRequest {
+            .send(WriterRequest::Append(AppendRequest {
                 topic,
                 appends,
                 reply,
-                _permit: permit,
-            })
-            .map_err(|_| BusError::Fatal("the bus writer stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| BusError::Fatal("the bus writer stopped".into()))?
+                budget,
+            }))
+            .map_err(|_| writer_stopped(&self.shared.writer_health))?;
+        answer.await.map_err(|_| writer_stopped(&self.shared.writer_health))?
     }
 
     async fn subscribe(&self, topic_name: &str, group_name: &str) -> Result<Box<dyn Consumer>, BusError> {
@@ -206,7 +242,23 @@ impl Bus for EmbeddedBus {
             .collect())
     }
 
+    /// The directory is there and the writer serves: not stopped, and not
+    /// failing (its last append failed) unless a probe now reopens and
+    /// fsyncs every partition that failed.
     async fn ready(&self) -> bool {
-        self.shared.topics_dir.is_dir()
+        if !self.shared.topics_dir.is_dir() {
+            return false;
+        }
+        match self.shared.writer_health.state() {
+            WriterState::Serving => true,
+            WriterState::Stopped(_) => false,
+            WriterState::Failing(_) => {
+                let (reply, answer) = oneshot::channel();
+                if self.shared.appends.send(WriterRequest::Probe(reply)).is_err() {
+                    return false;
+                }
+                answer.await.unwrap_or(false)
+            }
+        }
     }
 }

@@ -2,6 +2,10 @@
 //! waiting, writes them partition by partition, fsyncs each touched segment
 //! once, then publishes the new records to readers and answers every caller.
 //! Concurrent publishers therefore share one fsync per partition.
+//!
+//! It reports to [`WriterHealth`]: a failed append makes it failing until an
+//! append, or a probe (reopen and fsync of every partition that failed),
+//! succeeds.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
 use crate::api::BusError;
+use crate::embedded::health::WriterHealth;
 use crate::embedded::options::EmbeddedBusOptions;
 use crate::embedded::topic::Topic;
 
@@ -27,8 +32,17 @@ pub struct AppendRequest {
     pub topic: Arc<Topic>,
     pub appends: Vec<PartitionAppend>,
     pub reply: oneshot::Sender<Result<(), BusError>>,
-    /// Held until the request is answered: the bound on records in flight.
-    pub _permit: OwnedSemaphorePermit,
+    /// The request's bytes of the in-flight budget, given back just before
+    /// the request is answered.
+    pub budget: OwnedSemaphorePermit,
+}
+
+/// What the writer thread is asked to do.
+pub enum WriterRequest {
+    Append(AppendRequest),
+    /// Answers whether every partition whose append failed can be opened
+    /// and fsync'd again.
+    Probe(oneshot::Sender<bool>),
 }
 
 /// How many queued requests one group commit takes at most.
@@ -36,26 +50,45 @@ const MAX_REQUESTS_PER_COMMIT: usize = 4096;
 /// How often retention runs when no segment rolled.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(30);
 
-/// One partition's share of a group commit: its topic, the concatenated
-/// frames, their lengths, and the indexes of the requests they came from.
-type Pending = (Arc<Topic>, Vec<u8>, Vec<u32>, Vec<usize>);
+/// One partition's share of a group commit.
+struct Pending {
+    topic: Arc<Topic>,
+    /// The frames of every request, concatenated in arrival order.
+    bytes: Vec<u8>,
+    frame_lens: Vec<u32>,
+    /// Indexes (in the batch) of the requests the frames came from.
+    owners: Vec<usize>,
+}
+
+/// Partitions whose last append failed, with their topic.
+type Failed = BTreeMap<(String, u32), Arc<Topic>>;
 
 struct ActiveFile {
     base: u64,
     file: File,
 }
 
-pub fn run(requests: Receiver<AppendRequest>, options: EmbeddedBusOptions) {
+pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, health: &WriterHealth) {
     let mut active: BTreeMap<(String, u32), ActiveFile> = BTreeMap::new();
     let mut topics_touched: BTreeMap<String, Arc<Topic>> = BTreeMap::new();
+    let mut failed: Failed = BTreeMap::new();
     let mut last_retention = Instant::now();
     while let Ok(first) = requests.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_REQUESTS_PER_COMMIT {
-            match requests.try_recv() {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(request) = next.take() {
+            match request {
+                WriterRequest::Append(append) => batch.push(append),
+                WriterRequest::Probe(reply) => {
+                    let _ = reply.send(probe(&mut failed, &mut active, health));
+                }
             }
+            if batch.len() < MAX_REQUESTS_PER_COMMIT {
+                next = requests.try_recv().ok();
+            }
+        }
+        if batch.is_empty() {
+            continue;
         }
         // Concatenate, per partition, in arrival order.
         let mut per_partition: BTreeMap<(String, u32), Pending> = BTreeMap::new();
@@ -63,41 +96,65 @@ pub fn run(requests: Receiver<AppendRequest>, options: EmbeddedBusOptions) {
             for append in request.appends.drain(..) {
                 let entry = per_partition
                     .entry((request.topic.name.clone(), append.partition))
-                    .or_insert_with(|| (Arc::clone(&request.topic), Vec::new(), Vec::new(), Vec::new()));
-                entry.1.extend_from_slice(&append.bytes);
-                entry.2.extend_from_slice(&append.frame_lens);
-                entry.3.push(index);
+                    .or_insert_with(|| Pending {
+                        topic: Arc::clone(&request.topic),
+                        bytes: Vec::new(),
+                        frame_lens: Vec::new(),
+                        owners: Vec::new(),
+                    });
+                entry.bytes.extend_from_slice(&append.bytes);
+                entry.frame_lens.extend_from_slice(&append.frame_lens);
+                entry.owners.push(index);
             }
         }
-        let mut failed: Vec<Option<String>> = vec![None; batch.len()];
+        let mut outcomes: Vec<Option<String>> = vec![None; batch.len()];
         let mut rolled = false;
         let mut touched_now: BTreeMap<String, Arc<Topic>> = BTreeMap::new();
-        for ((name, partition), (topic, bytes, lens, owners)) in per_partition {
-            match append(&topic, partition, &bytes, &lens, &mut active, &options) {
-                Ok(did_roll) => rolled |= did_roll,
+        for ((name, partition), pending) in per_partition {
+            let Pending {
+                topic,
+                bytes,
+                frame_lens,
+                owners,
+            } = pending;
+            match append(&topic, partition, &bytes, &frame_lens, &mut active, options) {
+                Ok(did_roll) => {
+                    rolled |= did_roll;
+                    failed.remove(&(name.clone(), partition));
+                }
                 Err(err) => {
                     tracing::error!(topic = %name, partition, error = %err, "bus append failed");
                     for owner in owners {
-                        failed[owner] = Some(err.to_string());
+                        outcomes[owner] = Some(err.to_string());
                     }
+                    failed.insert((name.clone(), partition), Arc::clone(&topic));
                 }
             }
             touched_now.entry(name).or_insert(topic);
+        }
+        match outcomes.iter().flatten().next() {
+            Some(err) => health.failing(format!("append failed: {err}")),
+            None if failed.is_empty() => health.serving(),
+            None => {}
         }
         for (name, topic) in touched_now {
             topic.appended.notify_waiters();
             topics_touched.entry(name).or_insert(topic);
         }
-        for (request, failure) in batch.into_iter().zip(failed) {
+        for (request, failure) in batch.into_iter().zip(outcomes) {
             let result = failure.map_or(Ok(()), |err| {
                 Err(BusError::Unavailable(format!("append failed: {err}")))
             });
+            let AppendRequest { reply, budget, .. } = request;
+            // Given back before the answer, so a caller that publishes again
+            // at once finds its bytes free.
+            drop(budget);
             // A caller that gave up waiting is fine: its records are durable.
-            let _ = request.reply.send(result);
+            let _ = reply.send(result);
         }
         if rolled || last_retention.elapsed() >= RETENTION_INTERVAL {
             for topic in topics_touched.values() {
-                apply_retention(topic, &options);
+                apply_retention(topic, options);
             }
             last_retention = Instant::now();
         }
@@ -149,6 +206,27 @@ fn append(
     }
     topic.log(partition).commit_append(lens);
     Ok(rolled)
+}
+
+/// Whether every partition whose append failed can be written again: its
+/// last segment reopens for appending and fsyncs. Success clears them and
+/// makes the writer serving.
+fn probe(failed: &mut Failed, active: &mut BTreeMap<(String, u32), ActiveFile>, health: &WriterHealth) -> bool {
+    for ((name, partition), topic) in failed.iter() {
+        let path = topic.log(*partition).last().map(|segment| segment.path.clone());
+        let reopened = path
+            .ok_or_else(|| io::Error::other("partition has no segment"))
+            .and_then(|path| OpenOptions::new().append(true).open(path))
+            .and_then(|file| file.sync_data());
+        if let Err(err) = reopened {
+            tracing::debug!(topic = %name, partition, error = %err, "bus writer probe failed");
+            return false;
+        }
+        active.remove(&(name.clone(), *partition));
+    }
+    failed.clear();
+    health.serving();
+    true
 }
 
 fn apply_retention(topic: &Topic, options: &EmbeddedBusOptions) {

@@ -21,6 +21,11 @@ const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("linger.ms", "5"),
     ("batch.num.messages", "10000"),
     ("message.timeout.ms", "15000"),
+    // librdkafka's own default is 1 GiB: during a broker outage records
+    // whose publish already timed out (and was answered 503) wait here for
+    // `message.timeout.ms`; 128 MiB bounds that, and past it a publish is
+    // refused at once as full (a retryable 503).
+    ("queue.buffering.max.kbytes", "131072"),
     ("allow.auto.create.topics", "false"),
 ];
 
@@ -37,8 +42,9 @@ const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     ("allow.auto.create.topics", "false"),
 ];
 
-/// A parsed `kafka://` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed `kafka://` URL. Its `Debug` and `Display` show secret
+/// properties (see [`is_secret_property`]) as `***`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct KafkaUrl {
     /// `host:port[,host:port]`.
     pub bootstrap: String,
@@ -54,8 +60,9 @@ impl KafkaUrl {
         let (hosts, query) = rest.split_once('?').unwrap_or((rest, ""));
         let hosts = hosts.trim_end_matches('/');
         if hosts.is_empty() || hosts.split(',').any(|host| !host.contains(':')) {
+            // The hosts only: the query may hold a password.
             return Err(BusError::Fatal(format!(
-                "kafka url {url:?} needs host:port[,host:port]: kafka://broker1:9092,broker2:9092?security.protocol=SSL"
+                "kafka url hosts {hosts:?} need host:port[,host:port]: kafka://broker1:9092,broker2:9092?security.protocol=SSL"
             )));
         }
         let mut properties = Vec::new();
@@ -65,7 +72,12 @@ impl KafkaUrl {
                     "kafka url property {pair:?} has no value: use key=value"
                 )));
             };
-            properties.push((percent_decode(key)?, percent_decode(value)?));
+            let key = percent_decode(key)
+                .ok_or_else(|| BusError::Fatal(format!("kafka url: bad percent escape in the key {key:?}")))?;
+            let value = percent_decode(value).ok_or_else(|| {
+                BusError::Fatal(format!("kafka url: bad percent escape or utf-8 in the value of {key}"))
+            })?;
+            properties.push((key, value));
         }
         if properties.iter().any(|(key, _)| key == "bootstrap.servers") {
             return Err(BusError::Fatal(
@@ -114,7 +126,49 @@ impl KafkaUrl {
     }
 }
 
-fn percent_decode(text: &str) -> Result<String, BusError> {
+/// Whether a librdkafka property holds a secret (`sasl.password`,
+/// `ssl.key.password`, `sasl.oauthbearer.client.secret`, …): any key
+/// containing `password` or `secret`, the rule of
+/// `causeway_runtime::secret_url::is_secret_key`.
+pub fn is_secret_property(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("password") || key.contains("secret")
+}
+
+impl KafkaUrl {
+    /// The properties as shown: secret values replaced by `***`.
+    fn shown_properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties.iter().map(|(key, value)| {
+            let value = if is_secret_property(key) { "***" } else { value.as_str() };
+            (key.as_str(), value)
+        })
+    }
+}
+
+impl std::fmt::Display for KafkaUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "kafka://{}", self.bootstrap)?;
+        for (index, (key, value)) in self.shown_properties().enumerate() {
+            let separator = if index == 0 { '?' } else { '&' };
+            write!(f, "{separator}{key}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for KafkaUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let properties: Vec<(&str, &str)> = self.shown_properties().collect();
+        f.debug_struct("KafkaUrl")
+            .field("bootstrap", &self.bootstrap)
+            .field("properties", &properties)
+            .finish()
+    }
+}
+
+/// Decodes `%XX` escapes and `+`; `None` on a bad escape or non-utf-8 (the
+/// caller names the key, never the value, which may be a password).
+fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
@@ -124,8 +178,7 @@ fn percent_decode(text: &str) -> Result<String, BusError> {
                 let hex = bytes
                     .get(index + 1..index + 3)
                     .and_then(|pair| std::str::from_utf8(pair).ok())
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                    .ok_or_else(|| BusError::Fatal(format!("kafka url: bad percent escape in {text:?}")))?;
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())?;
                 out.push(hex);
                 index += 3;
             }
@@ -139,7 +192,7 @@ fn percent_decode(text: &str) -> Result<String, BusError> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| BusError::Fatal(format!("kafka url: {text:?} is not utf-8")))
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -172,6 +225,31 @@ mod tests {
         let consumer = url.consumer("windower");
         assert_eq!(consumer.get("group.id"), Some("windower"));
         assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
+    }
+
+    #[test]
+    fn debug_display_and_errors_never_show_a_password() {
+        let url = KafkaUrl::parse(
+            "kafka://b1:9092?sasl.username=u&sasl.password=hunter2&ssl.key.password=k3y&sasl.oauthbearer.client.secret=c5",
+        )
+        .expect("parse");
+        for shown in [format!("{url}"), format!("{url:?}")] {
+            for secret in ["hunter2", "k3y", "c5"] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(shown.contains("sasl.username") && shown.contains("***"), "{shown}");
+        }
+        assert_eq!(
+            url.to_string(),
+            "kafka://b1:9092?sasl.username=u&sasl.password=***&ssl.key.password=***&sasl.oauthbearer.client.secret=***"
+        );
+        for bad in [
+            "kafka://nohost?sasl.password=hunter2",
+            "kafka://b:9092?sasl.password=hunter2%zz",
+        ] {
+            let err = KafkaUrl::parse(bad).expect_err("bad url").to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+        }
     }
 
     #[test]

@@ -53,6 +53,14 @@ pub(crate) fn to_bus_error(err: &KafkaError, topic: Option<&str>) -> BusError {
         // Without a code the error comes from building the client or its
         // configuration: retrying the same thing cannot help.
         None => match err {
+            // Its `Display` carries the property's value, which may be a password.
+            KafkaError::ClientConfig(_, description, key, value) => {
+                let description = match super::config::is_secret_property(key) && !value.is_empty() {
+                    true => description.replace(value.as_str(), "***"),
+                    false => description.clone(),
+                };
+                BusError::Fatal(format!("kafka property {key}: {description}"))
+            }
             KafkaError::Canceled | KafkaError::PartitionEOF(_) => BusError::Unavailable(err.to_string()),
             _ => BusError::Fatal(err.to_string()),
         },
@@ -80,6 +88,19 @@ pub(crate) fn from_code(code: RDKafkaErrorCode, text: &str, topic: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_secret_property_is_named_without_its_value() {
+        let err = KafkaError::ClientConfig(
+            rdkafka::types::RDKafkaConfRes::RD_KAFKA_CONF_INVALID,
+            "Invalid value \"hunter2\" for configuration property \"sasl.password\"".into(),
+            "sasl.password".into(),
+            "hunter2".into(),
+        );
+        let mapped = to_bus_error(&err, None).to_string();
+        assert!(!mapped.contains("hunter2"), "{mapped}");
+        assert!(mapped.contains("sasl.password"), "{mapped}");
+    }
 
     #[test]
     fn queue_full_is_backpressure_with_a_wait() {

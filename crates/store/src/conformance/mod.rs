@@ -105,7 +105,8 @@ macro_rules! store_conformance_suite {
             tenants_are_isolated,
             usage_adds_are_atomic,
             topology_slots_replace_sum_and_expire,
-            data_survives_reopen
+            data_survives_reopen,
+            a_healthy_store_is_ready
         );
     };
     (@cases required $harness:expr; $($case:ident),* $(,)?) => {

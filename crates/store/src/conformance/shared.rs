@@ -179,3 +179,14 @@ pub async fn data_survives_reopen(harness: &dyn StoreHarness) {
         "the expiry index survives too"
     );
 }
+
+pub async fn a_healthy_store_is_ready(harness: &dyn StoreHarness) {
+    let stores = harness.open().await;
+    assert!(stores.window.ready().await, "a store that just opened is ready");
+    stores
+        .window
+        .put_events(&[event("a", 1, 1, "api", 10)], u64::MAX)
+        .await
+        .expect("put");
+    assert!(stores.window.ready().await, "and stays ready while it serves");
+}

@@ -168,6 +168,13 @@ impl EmbeddedStore {
         Ok(Self { db: Arc::new(db), path })
     }
 
+    /// Whether a read transaction opens: the database is open and answering.
+    pub(crate) async fn probe(&self) -> bool {
+        self.blocking(|db| redb::ReadableDatabase::begin_read(db).map(drop).map_err(read_err))
+            .await
+            .is_ok()
+    }
+
     /// Runs blocking engine work off the async runtime's threads.
     async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
     where

@@ -2,6 +2,7 @@
 //! one write transaction; the engine runs write transactions one at a time,
 //! so concurrent adds never lose an update and a slot put is atomic.
 
+use super::window_write::EXPIRE_BATCH;
 use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable};
 
@@ -108,30 +109,37 @@ impl TopologyStore for EmbeddedStore {
     async fn expire_topology(&self, now_s: u64) -> Result<u64, StoreError> {
         let cutoff = now_s.saturating_sub(TOPOLOGY_RETENTION_S);
         let end = cutoff.to_be_bytes();
+        // Bounded transactions, one after another (as the window's expiry).
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
             let mut removed = 0;
-            {
-                let mut index = open(&txn, TOPOLOGY_SLOT_EXPIRY)?;
-                let mut slots = open(&txn, TOPOLOGY_SLOTS)?;
-                let due: Vec<Vec<u8>> = index
-                    .range(..end.as_slice())
-                    .map_err(read_err)?
-                    .map(|entry| entry.map(|(key, _)| key.value().to_vec()).map_err(read_err))
-                    .collect::<Result<_, _>>()?;
-                for index_key in due {
-                    let (start, tenant) = index_key.split_at(8);
-                    let Some((tenant, _)) = keys::take_str(tenant) else {
-                        return Err(StoreError::Fatal("corrupt stored topology slot index key".into()));
-                    };
-                    let start = codec::decode_u64("topology slot index", start)?;
-                    remove(&mut slots, &keys::topology_slot(&tenant, start))?;
-                    remove(&mut index, &index_key)?;
-                    removed += 1;
+            loop {
+                let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
+                let batch = {
+                    let mut index = open(&txn, TOPOLOGY_SLOT_EXPIRY)?;
+                    let mut slots = open(&txn, TOPOLOGY_SLOTS)?;
+                    let due: Vec<Vec<u8>> = index
+                        .range(..end.as_slice())
+                        .map_err(read_err)?
+                        .take(EXPIRE_BATCH)
+                        .map(|entry| entry.map(|(key, _)| key.value().to_vec()).map_err(read_err))
+                        .collect::<Result<_, _>>()?;
+                    for index_key in &due {
+                        let (start, tenant) = index_key.split_at(8);
+                        let Some((tenant, _)) = keys::take_str(tenant) else {
+                            return Err(StoreError::Fatal("corrupt stored topology slot index key".into()));
+                        };
+                        let start = codec::decode_u64("topology slot index", start)?;
+                        remove(&mut slots, &keys::topology_slot(&tenant, start))?;
+                        remove(&mut index, index_key)?;
+                    }
+                    due.len()
+                };
+                txn.commit().map_err(|err| engine_error("store commit", err))?;
+                removed += batch as u64;
+                if batch < EXPIRE_BATCH {
+                    return Ok(removed);
                 }
             }
-            txn.commit().map_err(|err| engine_error("store commit", err))?;
-            Ok(removed)
         })
         .await
     }

@@ -333,13 +333,25 @@ impl WindowStore for EmbeddedStore {
     }
 
     async fn expire(&self, now_unix_ns: u64) -> Result<u64, StoreError> {
+        // One bounded transaction after another, so a long backlog neither
+        // holds the writer's lock nor every due key in memory at once.
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
-            let removed = expire_txn(&txn, now_unix_ns)?;
-            txn.commit().map_err(|err| engine_error("store commit", err))?;
-            Ok(removed)
+            let mut removed = 0;
+            loop {
+                let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
+                let (batch, more) = expire_txn(&txn, now_unix_ns)?;
+                txn.commit().map_err(|err| engine_error("store commit", err))?;
+                removed += batch;
+                if !more {
+                    return Ok(removed);
+                }
+            }
         })
         .await
+    }
+
+    async fn ready(&self) -> bool {
+        self.probe().await
     }
 }
 

@@ -205,11 +205,18 @@ fn merge_activity(txn: &WriteTransaction, deltas: BTreeMap<Vec<u8>, ActivityRow>
     Ok(())
 }
 
-/// Keys of `expiry` due at or before `bound`, removed from it.
+/// How many expiry entries of one table one transaction takes: expiry holds
+/// a transaction's work (and its keys in memory) to this, however far behind
+/// it is.
+pub(super) const EXPIRE_BATCH: usize = 10_000;
+
+/// Up to [`EXPIRE_BATCH`] keys of `expiry` due at or before `bound`,
+/// removed from it.
 fn take_due(expiry: &mut BytesTable<'_>, bound: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
     let due: Vec<Vec<u8>> = expiry
         .range(..bound)
         .map_err(read_err)?
+        .take(EXPIRE_BATCH)
         .map(|entry| entry.map(|(key, _)| key.value().to_vec()).map_err(read_err))
         .collect::<Result<_, _>>()?;
     for key in &due {
@@ -218,13 +225,18 @@ fn take_due(expiry: &mut BytesTable<'_>, bound: &[u8]) -> Result<Vec<Vec<u8>>, S
     Ok(due)
 }
 
-/// Removes expired events, counters and notices; returns how many events went.
-pub(super) fn expire_txn(txn: &WriteTransaction, now: u64) -> Result<u64, StoreError> {
+/// Removes up to [`EXPIRE_BATCH`] expired events, counters and notices of
+/// each kind; returns how many events went and whether any kind may have
+/// more due (the caller commits and goes again).
+pub(super) fn expire_txn(txn: &WriteTransaction, now: u64) -> Result<(u64, bool), StoreError> {
     let bound = keys::expiry(now.saturating_add(1), &[]);
     let mut removed = 0;
+    let mut more = false;
     {
         let mut tables = EventTables::open(txn)?;
-        for expiry_key in take_due(&mut tables.expiry, &bound)? {
+        let due = take_due(&mut tables.expiry, &bound)?;
+        more |= due.len() == EXPIRE_BATCH;
+        for expiry_key in due {
             let Some((expires_at, row_key)) = keys::split_expiry(&expiry_key) else {
                 continue;
             };
@@ -249,13 +261,15 @@ pub(super) fn expire_txn(txn: &WriteTransaction, now: u64) -> Result<u64, StoreE
     for (expiry_table, row_table) in [(ACTIVITY_EXPIRY, ACTIVITY), (NOTICE_EXPIRY, NOTICES)] {
         let mut expiry = open(txn, expiry_table)?;
         let mut rows = open(txn, row_table)?;
-        for expiry_key in take_due(&mut expiry, &bound)? {
+        let due = take_due(&mut expiry, &bound)?;
+        more |= due.len() == EXPIRE_BATCH;
+        for expiry_key in due {
             if let Some((_, row_key)) = keys::split_expiry(&expiry_key) {
                 remove(&mut rows, row_key)?;
             }
         }
     }
-    Ok(removed)
+    Ok((removed, more))
 }
 
 /// Raises each partition's recorded progress; never lowers it.

@@ -116,4 +116,25 @@ impl ScyllaStore {
     pub fn config(&self) -> &ScyllaConfig {
         &self.inner.config
     }
+
+    /// Whether a coordinator answers one cheap read (`system.local`) within
+    /// [`PROBE_TIMEOUT`]. Not under the in-flight bound: a probe must not
+    /// queue behind the load it is asked about.
+    pub(crate) async fn probe(&self) -> bool {
+        let read = self
+            .inner
+            .session
+            .query_unpaged("SELECT release_version FROM system.local", &[]);
+        match tokio::time::timeout(PROBE_TIMEOUT, read).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(err)) => {
+                tracing::debug!(error = %err, "scylla readiness probe failed");
+                false
+            }
+            Err(_) => false,
+        }
+    }
 }
+
+/// How long the readiness probe waits for its answer.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);

@@ -539,4 +539,8 @@ impl WindowStore for ScyllaStore {
         .await?;
         Ok(removed)
     }
+
+    async fn ready(&self) -> bool {
+        self.probe().await
+    }
 }

@@ -123,20 +123,43 @@ pub async fn get_trace(
     ))
 }
 
-/// The tenant's window as the coverage functions see it: the last pre-arm.
+/// The tenant's window as the coverage functions see it: the last pre-arm,
+/// up to `max_window_events` events (the newest are left out past it, and
+/// `truncated` says so).
+pub(super) struct RecentWindow {
+    pub events: Vec<causeway_model::CausalEvent>,
+    pub limit: usize,
+    pub truncated: bool,
+}
+
+impl RecentWindow {
+    /// What was read, for JSON answers.
+    pub fn summary(&self) -> serde_json::Value {
+        json!({ "events_read": self.events.len(), "limit": self.limit, "truncated": self.truncated })
+    }
+}
+
 pub(super) async fn recent_window(
     state: &ReadApiState,
     tenant_id: &str,
     pre_arm_seconds: Option<u64>,
-) -> Result<Vec<causeway_model::CausalEvent>, ApiError> {
+) -> Result<RecentWindow, ApiError> {
     let now = now_unix_ns();
     let span = pre_arm_seconds
         .unwrap_or(state.config.pre_arm_seconds)
         .saturating_mul(1_000_000_000);
-    Ok(state
+    let limit = state.config.max_window_events;
+    let mut events = state
         .window
-        .window_events(tenant_id, now.saturating_sub(span), now, state.config.max_window_events)
-        .await?)
+        .window_events(tenant_id, now.saturating_sub(span), now, limit.saturating_add(1))
+        .await?;
+    let truncated = events.len() > limit;
+    events.truncate(limit);
+    Ok(RecentWindow {
+        events,
+        limit,
+        truncated,
+    })
 }
 
 pub async fn get_coverage(
@@ -144,8 +167,10 @@ pub async fn get_coverage(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = authenticate(&headers, &state.tenants)?;
-    let events = recent_window(&state, &tenant.id, tenant.pre_arm_seconds).await?;
-    Ok(Json(json!({ "coverage": coverage(&events) })))
+    let window = recent_window(&state, &tenant.id, tenant.pre_arm_seconds).await?;
+    Ok(Json(
+        json!({ "coverage": coverage(&window.events), "window": window.summary() }),
+    ))
 }
 
 pub async fn get_topology(
@@ -153,11 +178,12 @@ pub async fn get_topology(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = authenticate(&headers, &state.tenants)?;
-    let events = recent_window(&state, &tenant.id, tenant.pre_arm_seconds).await?;
-    let report = coverage(&events);
+    let window = recent_window(&state, &tenant.id, tenant.pre_arm_seconds).await?;
+    let report = coverage(&window.events);
     Ok(Json(json!({
         "services": report.instrumented_services,
         "ghost_services": report.ghost_services.iter().map(|ghost| &ghost.peer).collect::<Vec<_>>(),
         "edges": report.edges,
+        "window": window.summary(),
     })))
 }

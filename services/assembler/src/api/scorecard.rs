@@ -87,7 +87,8 @@ pub async fn get_scorecard(
     };
     let window_seconds = tenant.pre_arm_seconds.unwrap_or(state.config.pre_arm_seconds);
     let now = now_unix_ns();
-    let events = recent_window(&state, &tenant.id, Some(window_seconds)).await?;
+    let window = recent_window(&state, &tenant.id, Some(window_seconds)).await?;
+    let events = window.events;
     let live = coverage(&events);
     // Calls come from the rolled-up slots of the range, then from the live
     // window after the newest slot: a call is in one or the other, never both.
@@ -118,6 +119,7 @@ pub async fn get_scorecard(
             .filter(|end| *end < live_start)
             .map(|end| (format_rfc3339(end), format_rfc3339(live_start))),
         window_seconds,
+        live_truncated: window.truncated.then_some(window.limit),
     };
     let since = now.saturating_sub(range.nanos());
     let listed = state

@@ -117,13 +117,8 @@ fn serve(
         )
             .into_response());
     }
-    let artifact: Artifact = serde_json::from_slice(&stored.canonical_json).map_err(|err| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("stored artifact unreadable: {err}"),
-        )
-    })?;
+    let artifact: Artifact = serde_json::from_slice(&stored.canonical_json)
+        .map_err(|err| ApiError::internal(format_args!("stored artifact unreadable: {err}")))?;
     let (content_type, body) = match format {
         Format::Html => {
             let share_url = state.config.share_url(token);

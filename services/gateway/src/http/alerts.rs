@@ -22,8 +22,8 @@ pub(super) async fn alert_intake(State(state): State<GatewayState>, headers: Hea
 async fn alert_intake_inner(state: &GatewayState, headers: &HeaderMap, body: Body) -> Result<Response, IngestError> {
     let tenant = tenant_of(state, headers)?;
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let alert = Alert::from_generic_json(&bytes, &tenant.id, new_alert_id())?;
+    let body = read_body(state, headers, body).await?;
+    let alert = Alert::from_generic_json(&body.bytes, &tenant.id, new_alert_id())?;
     check_window(state, &alert)?;
     let accepted = accept(state, &alert).await?;
     let status = match accepted {

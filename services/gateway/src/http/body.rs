@@ -1,5 +1,5 @@
 //! Reading a request body within the size limit, before and after gzip,
-//! and classifying its content type.
+//! under the gateway's in-flight limits, and classifying its content type.
 
 use std::io::Read;
 use std::time::Duration;
@@ -11,7 +11,9 @@ use causeway_model::DecodeError;
 use flate2::read::GzDecoder;
 use http_body_util::BodyExt;
 
+use crate::admission::Ticket;
 use crate::error::IngestError;
+use crate::state::GatewayState;
 
 /// The media type without parameters, lower-cased (`application/json`).
 pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
@@ -36,10 +38,48 @@ const DRAIN_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Longest time spent draining a refused body.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How much gzip output is inflated (and counted against the in-flight
+/// budget) at a time.
+const INFLATE_CHUNK_BYTES: usize = 64 * 1024;
+
+/// A request body read to its end, and the admission it was read under:
+/// keep `ticket` until the request is answered, so its bytes stay counted.
+pub(crate) struct AdmittedBody {
+    pub bytes: Bytes,
+    pub ticket: Ticket,
+}
+
 /// The body, decompressed when `Content-Encoding: gzip`, never larger than
-/// `max_bytes` at any stage: a declared `Content-Length` over the limit is
-/// refused before reading, and reading stops at the limit.
-pub(crate) async fn read_body(headers: &HeaderMap, mut body: Body, max_bytes: usize) -> Result<Bytes, IngestError> {
+/// `max_body_bytes` at any stage: a declared `Content-Length` over the
+/// limit is refused before reading, and reading stops at the limit. The
+/// request is admitted under the in-flight limits first, and every byte
+/// read or inflated is counted against the byte budget as it arrives: over
+/// either limit it is refused at once (503), not queued.
+pub(crate) async fn read_body(
+    state: &GatewayState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<AdmittedBody, IngestError> {
+    let max_bytes = state.config().max_body_bytes;
+    let limit_ms = state.config().body_read_timeout_ms;
+    let ticket = state.admit()?;
+    // A client trickling its body would otherwise hold its slot and bytes
+    // of the in-flight budget for as long as it likes.
+    let bytes = tokio::time::timeout(
+        Duration::from_millis(limit_ms),
+        read_admitted(headers, body, max_bytes, &ticket),
+    )
+    .await
+    .map_err(|_| IngestError::BodyTimeout { limit_ms })??;
+    Ok(AdmittedBody { bytes, ticket })
+}
+
+async fn read_admitted(
+    headers: &HeaderMap,
+    mut body: Body,
+    max_bytes: usize,
+    ticket: &Ticket,
+) -> Result<Bytes, IngestError> {
     let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().map(str::trim)) {
         None => false,
         Some(Ok(enc)) if enc.is_empty() || enc.eq_ignore_ascii_case("identity") => false,
@@ -68,16 +108,25 @@ pub(crate) async fn read_body(headers: &HeaderMap, mut body: Body, max_bytes: us
             drain(body, raw.len() + data.len()).await;
             return Err(IngestError::BodyTooLarge { limit: max_bytes });
         }
+        ticket.reserve(data.len())?;
         raw.extend_from_slice(&data);
     }
     let raw = raw.freeze();
     if !gzip {
         return Ok(raw);
     }
-    // Inflating several megabytes takes milliseconds: off the runtime threads.
-    tokio::task::spawn_blocking(move || gunzip(&raw, max_bytes))
-        .await
-        .map_err(|err| IngestError::Internal(format!("decompression task failed: {err}")))?
+    // Inflating several megabytes takes milliseconds: off the runtime
+    // threads. The task holds the ticket, so the bytes stay counted until it
+    // ends even if the client goes away meanwhile.
+    let ticket = ticket.clone();
+    tokio::task::spawn_blocking(move || {
+        let inflated = gunzip(&raw, max_bytes, &ticket);
+        // The compressed copy is dropped here: count it out.
+        ticket.release(raw.len());
+        inflated
+    })
+    .await
+    .map_err(|err| IngestError::internal(format_args!("decompression task failed: {err}")))?
 }
 
 /// Reads and throws away what is left of a refused body (bounded in bytes
@@ -97,15 +146,23 @@ async fn drain(mut body: Body, already_read: usize) {
 }
 
 /// Inflates at most `max_bytes`; more is a 413 (a gzip bomb stops there).
-fn gunzip(compressed: &[u8], max_bytes: usize) -> Result<Bytes, IngestError> {
+/// The output is counted against the in-flight budget as it grows.
+fn gunzip(compressed: &[u8], max_bytes: usize, ticket: &Ticket) -> Result<Bytes, IngestError> {
     let mut out = Vec::new();
-    let limit = max_bytes as u64 + 1;
-    GzDecoder::new(compressed)
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|err| DecodeError::malformed("gzip body", err))?;
-    if out.len() > max_bytes {
-        return Err(IngestError::BodyTooLarge { limit: max_bytes });
+    let mut decoder = GzDecoder::new(compressed).take(max_bytes as u64 + 1);
+    loop {
+        let before = out.len();
+        let read = (&mut decoder)
+            .take(INFLATE_CHUNK_BYTES as u64)
+            .read_to_end(&mut out)
+            .map_err(|err| DecodeError::malformed("gzip body", err))?;
+        if read == 0 {
+            break;
+        }
+        if out.len() > max_bytes {
+            return Err(IngestError::BodyTooLarge { limit: max_bytes });
+        }
+        ticket.reserve(out.len() - before)?;
     }
     Ok(Bytes::from(out))
 }
@@ -125,15 +182,39 @@ mod tests {
         encoder.finish().expect("finish")
     }
 
+    fn ticket(max_inflight_bytes: usize) -> Ticket {
+        let config = crate::config::GatewayConfig {
+            max_inflight_bytes,
+            ..crate::config::GatewayConfig::default()
+        };
+        crate::admission::Admission::new(&config).admit().expect("admitted")
+    }
+
     #[test]
     fn gunzip_enforces_the_decompressed_limit() {
         let data = vec![b'a'; 1000];
-        assert_eq!(gunzip(&gzip(&data), 1000).expect("fits").len(), 1000);
+        let held = ticket(1_000_000);
+        assert_eq!(gunzip(&gzip(&data), 1000, &held).expect("fits").len(), 1000);
+        assert_eq!(held.held_bytes(), 1000, "the inflated size is counted");
         assert!(matches!(
-            gunzip(&gzip(&data), 999),
+            gunzip(&gzip(&data), 999, &ticket(1_000_000)),
             Err(IngestError::BodyTooLarge { limit: 999 })
         ));
-        assert!(matches!(gunzip(b"not gzip", 1000), Err(IngestError::Decode(_))));
+        assert!(matches!(
+            gunzip(b"not gzip", 1000, &ticket(1_000_000)),
+            Err(IngestError::Decode(_))
+        ));
+    }
+
+    #[test]
+    fn gunzip_stops_at_the_in_flight_budget() {
+        let data = vec![b'a'; 3 * INFLATE_CHUNK_BYTES];
+        let held = ticket(INFLATE_CHUNK_BYTES + 10);
+        assert!(matches!(
+            gunzip(&gzip(&data), data.len(), &held),
+            Err(IngestError::Overloaded { .. })
+        ));
+        assert!(held.held_bytes() <= INFLATE_CHUNK_BYTES + 10);
     }
 
     #[test]

@@ -24,9 +24,12 @@ pub(super) async fn sdk_batch(State(state): State<GatewayState>, headers: Header
 async fn sdk_batch_inner(state: &GatewayState, headers: &HeaderMap, body: Body) -> Result<Response, IngestError> {
     let tenant = tenant_of(state, headers)?;
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let tenant_id = tenant.id.clone();
-    let batch = decode_off_runtime(move || causeway_model::decode_sdk_batch(&bytes, &tenant_id, now_unix_ns())).await?;
+    let body = read_body(state, headers, body).await?;
+    let (bytes, tenant_id) = (body.bytes, tenant.id.clone());
+    let batch = decode_off_runtime(&body.ticket, move || {
+        causeway_model::decode_sdk_batch(&bytes, &tenant_id, now_unix_ns())
+    })
+    .await?;
     let accepted = accept_events(state, &tenant, batch.events, Format::SdkJson).await?;
     Ok((StatusCode::OK, Json(json!({"accepted": accepted}))).into_response())
 }
@@ -46,9 +49,9 @@ async fn otlp_traces_inner(state: &GatewayState, headers: &HeaderMap, body: Body
         Some(other) => return Err(IngestError::UnsupportedMediaType(other.to_owned())),
         None => return Err(IngestError::UnsupportedMediaType("(none)".to_owned())),
     };
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let tenant_id = tenant.id.clone();
-    let events = decode_off_runtime(move || match format {
+    let body = read_body(state, headers, body).await?;
+    let (bytes, tenant_id) = (body.bytes, tenant.id.clone());
+    let events = decode_off_runtime(&body.ticket, move || match format {
         Format::OtlpHttpJson => causeway_model::decode_otlp_json(&bytes, &tenant_id, now_unix_ns()),
         _ => causeway_model::decode_otlp_protobuf(&bytes, &tenant_id, now_unix_ns()),
     })

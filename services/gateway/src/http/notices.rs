@@ -42,9 +42,10 @@ pub(super) async fn service_notice(State(state): State<GatewayState>, headers: H
 async fn service_notice_inner(state: &GatewayState, headers: &HeaderMap, body: Body) -> Result<Response, IngestError> {
     let tenant = tenant_of(state, headers)?;
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let notice = decode_notice(&bytes, &tenant.id, now_unix_ns())?;
-    let value = serde_json::to_vec(&notice).map_err(|err| IngestError::Internal(format!("notice encoding: {err}")))?;
+    let body = read_body(state, headers, body).await?;
+    let notice = decode_notice(&body.bytes, &tenant.id, now_unix_ns())?;
+    let value =
+        serde_json::to_vec(&notice).map_err(|err| IngestError::internal(format_args!("notice encoding: {err}")))?;
     let record = Record::new(format!("{}/notice/{}", tenant.id, notice.service), value)
         .with_header(record_headers::RECORD_TYPE, record_headers::TYPE_NOTICE)
         .with_header(record_headers::SCHEMA_VERSION, record_headers::SCHEMA_V1);

@@ -53,16 +53,17 @@ async fn webhook_inner(
         _ => tenant.integrations.grafana.as_ref(),
     };
     let Some(integration) = integration else {
-        return Err(IngestError::Internal("token tenant lost its integration".into()));
+        return Err(IngestError::internal("token tenant lost its integration"));
     };
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
     let sender = match provider {
         Provider::Alertmanager => Sender::Alertmanager,
         _ => Sender::Grafana,
     };
     let delivery = alertmanager::decode(
-        &bytes,
+        bytes,
         sender,
         &tenant.id,
         &integration.service_label,

@@ -29,12 +29,11 @@ async fn webhook_inner(
 ) -> Result<Response, IngestError> {
     let tenant = tenant_by_token(state, Provider::Opsgenie, uri, headers)?;
     let Some(integration) = tenant.integrations.opsgenie.as_ref() else {
-        return Err(IngestError::Internal(
-            "token tenant lost its opsgenie integration".into(),
-        ));
+        return Err(IngestError::internal("token tenant lost its opsgenie integration"));
     };
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let delivery = opsgenie::decode(&bytes, &tenant.id, &integration.mapping, new_alert_id())?;
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let delivery = opsgenie::decode(bytes, &tenant.id, &integration.mapping, new_alert_id())?;
     take_delivery(state, delivery).await
 }

@@ -31,14 +31,13 @@ pub(super) async fn webhook(State(state): State<GatewayState>, headers: HeaderMa
 async fn webhook_inner(state: &GatewayState, headers: &HeaderMap, body: Body) -> Result<Response, IngestError> {
     let signatures = signatures(headers)?;
     require_json(headers)?;
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let tenant = verified_tenant(state, &signatures, &bytes)?;
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let tenant = verified_tenant(state, &signatures, bytes)?;
     let Some(integration) = tenant.integrations.pagerduty.as_ref() else {
-        return Err(IngestError::Internal(
-            "verified tenant lost its pagerduty integration".into(),
-        ));
+        return Err(IngestError::internal("verified tenant lost its pagerduty integration"));
     };
-    let delivery = pagerduty::decode(&bytes, &tenant.id, &integration.mapping, new_alert_id())?;
+    let delivery = pagerduty::decode(bytes, &tenant.id, &integration.mapping, new_alert_id())?;
     take_delivery(state, delivery).await
 }
 

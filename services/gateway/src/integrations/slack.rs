@@ -45,9 +45,10 @@ async fn slash_command_inner(state: &GatewayState, headers: &HeaderMap, body: Bo
             return Err(IngestError::UnsupportedMediaType(other.unwrap_or("(none)").to_owned()));
         }
     }
-    let bytes = read_body(headers, body, state.config().max_body_bytes).await?;
-    let tenant = verified_tenant(state, &timestamp, &signatures, &bytes)?;
-    let command = slack::decode(&bytes, &tenant.id, new_alert_id(), now_unix_ns())?;
+    let body = read_body(state, headers, body).await?;
+    let bytes = &body.bytes[..];
+    let tenant = verified_tenant(state, &timestamp, &signatures, bytes)?;
+    let command = slack::decode(bytes, &tenant.id, new_alert_id(), now_unix_ns())?;
     let (alert, minutes_ago, response_url) = match command {
         SlashCommand::Usage(usage) => return Ok(ephemeral(&usage)),
         SlashCommand::Alert {
@@ -63,7 +64,7 @@ async fn slash_command_inner(state: &GatewayState, headers: &HeaderMap, body: Bo
     }
     let accepted = accept(state, &alert).await?;
     let Accepted::New { alert_id } = accepted else {
-        return Err(IngestError::Internal("a slash command alert has no dedup key".into()));
+        return Err(IngestError::internal("a slash command alert has no dedup key"));
     };
     slack_followup::spawn(state.clone(), tenant.id.clone(), alert_id.clone(), response_url);
     Ok(ephemeral(&format!(

@@ -279,7 +279,17 @@ async fn full_bus_is_503_with_retry_after_and_grpc_unavailable() {
         .unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "2", "1.5 s rounded up");
-    assert_eq!(response.json::<Value>().await.unwrap()["error"], "unavailable");
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"], "unavailable");
+    // The bus's own words stay in the log; the client gets the id of the line.
+    let error_id = error["error_id"].as_str().unwrap();
+    assert_eq!(error_id.len(), 12, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(error_id) && message.contains("retry after 2 s"),
+        "{message}"
+    );
+    assert!(!message.contains("bus"), "{message}");
 
     let response = gateway
         .post("/api/v1/alerts", Some(ACME_KEY))
@@ -316,6 +326,10 @@ async fn full_bus_is_503_with_retry_after_and_grpc_unavailable() {
     let status = client.ingest(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unavailable);
     assert_eq!(status.metadata().get("retry-after").unwrap(), "2");
+    assert!(
+        status.message().contains("error id") && !status.message().contains("bus"),
+        "{status:?}"
+    );
 
     gateway.bus.full.store(false, Ordering::SeqCst);
     gateway.assert_nothing_published().await;
