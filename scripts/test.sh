@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: installs what the tests need
 # (Python SDKs into a cached virtualenv, Apache Kafka and Apache Cassandra
-# from Maven Central into a cache outside the clone), checks format and lints, then runs
-# every test. Exits non-zero on any failure.
+# from Maven Central into a cache outside the clone), checks format and lints, fuzzes
+# every decoder briefly, then runs every test. Exits non-zero on any failure.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -27,9 +27,13 @@ scripts/cql-node.sh install
 
 step "format"
 cargo fmt --all --check
+cargo fmt --all --check --manifest-path fuzz/Cargo.toml
 
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "fuzz: every decoder and assembly, a short bounded run each (nightly, cargo-fuzz)"
+scripts/fuzz.sh --seconds "${CAUSEWAY_FUZZ_SECONDS:-5}"
 
 step "causeway binary (the multi-process tests run it)"
 cargo build -p causeway --locked

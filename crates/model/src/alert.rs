@@ -168,7 +168,12 @@ impl Alert {
                     .map_err(|err| FieldError::new("trace_id", err.to_string()))?,
             ),
         };
-        let source_text = raw.source.unwrap_or_else(|| "generic".to_owned());
+        // An empty source is no source: a label of "" would not survive the
+        // alert topic, where an empty source means none.
+        let source_text = raw
+            .source
+            .filter(|source| !source.is_empty())
+            .unwrap_or_else(|| "generic".to_owned());
         let source = AlertSource::parse_lenient(&source_text);
         let source_label = (source == AlertSource::Generic && source_text != "generic").then_some(source_text);
         Ok(Alert {
@@ -221,6 +226,20 @@ mod tests {
         assert_eq!(err.field(), Some("trace_id"));
         let err = Alert::from_generic_json(br#"{"fired_at":1}"#, "t", "a".into()).expect_err("missing");
         assert!(matches!(err, DecodeError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_empty_source_is_generic_and_survives_the_topic() {
+        // Found by the alert_record fuzz target: `"source": ""` gave a
+        // source label of "" that the topic's protobuf turned into none.
+        let body = br#"{"service":"x","fired_at":1795219200000000000,"source":""}"#;
+        let alert = Alert::from_generic_json(body, "t", "a".into()).expect("valid");
+        assert_eq!(
+            (alert.source, alert.source_label.as_deref()),
+            (AlertSource::Generic, None)
+        );
+        let topic = crate::proto::v1::Alert::from(&alert);
+        assert_eq!(Alert::try_from(topic).expect("from the topic"), alert);
     }
 
     #[test]

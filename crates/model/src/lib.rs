@@ -13,6 +13,7 @@ pub mod otlp;
 pub mod proto;
 pub mod time_parse;
 pub mod validate;
+pub mod webhooks;
 pub mod wire_v1;
 
 pub use alert::{Alert, AlertSource};

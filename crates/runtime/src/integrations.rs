@@ -35,27 +35,9 @@ impl IntegrationsConfig {
     }
 }
 
-/// How a provider's service name becomes a causeway service name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServiceMapping {
-    /// Provider service name → causeway service name.
-    pub services: BTreeMap<String, String>,
-    /// When true a provider service missing from `services` is refused
-    /// (422 naming it) instead of being used as is.
-    pub require_mapping: bool,
-}
-
-impl ServiceMapping {
-    /// The causeway name of a provider's service; `None` when the mapping
-    /// is required and the service is not in it.
-    pub fn resolve(&self, provider_service: &str) -> Option<String> {
-        match self.services.get(provider_service) {
-            Some(mapped) => Some(mapped.clone()),
-            None if self.require_mapping => None,
-            None => Some(provider_service.to_owned()),
-        }
-    }
-}
+/// How a provider's service name becomes a causeway service name (the
+/// webhook decoders of `causeway_model::webhooks` apply it).
+pub use causeway_model::webhooks::ServiceMapping;
 
 /// PagerDuty V3 webhooks, verified by the subscription's signing secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

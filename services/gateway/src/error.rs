@@ -102,6 +102,16 @@ pub enum IngestError {
     Internal { error_id: ErrorId },
 }
 
+impl From<causeway_model::webhooks::WebhookError> for IngestError {
+    fn from(err: causeway_model::webhooks::WebhookError) -> Self {
+        use causeway_model::webhooks::WebhookError;
+        match err {
+            WebhookError::UnknownService { service, reason } => IngestError::UnknownService { service, reason },
+            WebhookError::Decode(err) => IngestError::Decode(err),
+        }
+    }
+}
+
 impl IngestError {
     /// A dependency (bus, store) cannot take the request now. Its text is
     /// logged at warn under a fresh error id; the client gets only the id.

@@ -1,12 +1,11 @@
 //! Alerts from paging tools: PagerDuty, OpsGenie, Slack, Alertmanager and
-//! Grafana webhooks, each in its documented shape, each per tenant (found
-//! from the integration's own credential), each normalized to the one
-//! `Alert` and taken through the same intake as the generic alert
-//! (window check, dedup, `pending` state, publish). docs/integrations.md
-//! shows each provider's setup.
+//! Grafana webhooks, each per tenant (found from the integration's own
+//! credential), each decoded to the one `Alert` by
+//! `causeway_model::webhooks` and taken through the same intake as the
+//! generic alert (window check, dedup, `pending` state, publish).
+//! docs/integrations.md shows each provider's setup.
 
 mod alertmanager;
-mod normalise;
 mod opsgenie;
 mod pagerduty;
 pub mod signature;
@@ -19,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use causeway_model::Alert;
+use causeway_model::webhooks::Delivery;
 use causeway_runtime::integrations::Provider;
 use causeway_runtime::tenants::Tenant;
 use serde_json::json;
@@ -99,6 +99,17 @@ fn answer_taken(state: &GatewayState, taken: &[Accepted], ignored: usize) -> Res
     let status = if any_new { StatusCode::ACCEPTED } else { StatusCode::OK };
     let alerts: Vec<_> = taken.iter().map(|accepted| accepted.body(state)).collect();
     (status, Json(json!({"alerts": alerts, "ignored": ignored}))).into_response()
+}
+
+/// The answer to a decoded delivery: its alerts taken, or acknowledged.
+async fn take_delivery(state: &GatewayState, delivery: Delivery) -> Result<Response, IngestError> {
+    match delivery {
+        Delivery::Ignored(reason) => Ok(ignored(reason)),
+        Delivery::Alerts { alerts, ignored } => {
+            let taken = take_all(state, &alerts).await?;
+            Ok(answer_taken(state, &taken, ignored))
+        }
+    }
 }
 
 /// 200 for a delivery that carries nothing to start an artifact (another

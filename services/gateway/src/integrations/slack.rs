@@ -9,7 +9,6 @@
 //! Payload: <https://api.slack.com/interactivity/slash-commands>;
 //! signing: <https://api.slack.com/authentication/verifying-requests-from-slack>.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -17,15 +16,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use causeway_model::AlertSource;
-use causeway_runtime::integrations::ServiceMapping;
+use causeway_model::webhooks::slack::{self, SlashCommand};
 use causeway_runtime::tenants::Tenant;
 use serde_json::json;
 
-use super::normalise::{Draft, build_alert, field};
 use super::signature::{any_matches, hex_decode};
 use super::{ROUTE_SLACK, slack_followup};
-use crate::alert_intake::{Accepted, accept, check_window};
+use crate::alert_intake::{Accepted, accept, check_window, new_alert_id};
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
 use crate::http::{answer, body::media_type, read_body};
@@ -35,8 +32,6 @@ pub const SIGNATURE_HEADER: &str = "X-Slack-Signature";
 pub const TIMESTAMP_HEADER: &str = "X-Slack-Request-Timestamp";
 /// Oldest (or furthest ahead) request timestamp accepted, as Slack advises.
 const MAX_TIMESTAMP_SKEW_SECONDS: u64 = 5 * 60;
-/// Largest `minutes-ago` accepted before the window check (a day).
-const MAX_MINUTES_AGO: u64 = 24 * 60;
 
 pub(super) async fn slash_command(State(state): State<GatewayState>, headers: HeaderMap, body: Body) -> Response {
     answer(ROUTE_SLACK, slash_command_inner(&state, &headers, body).await)
@@ -53,40 +48,16 @@ async fn slash_command_inner(state: &GatewayState, headers: &HeaderMap, body: Bo
     let body = read_body(state, headers, body).await?;
     let bytes = &body.bytes[..];
     let tenant = verified_tenant(state, &timestamp, &signatures, bytes)?;
-    let form: HashMap<String, String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
-        .map_err(|err| IngestError::Decode(causeway_model::DecodeError::malformed("slash command form", err)))?
-        .into_iter()
-        .collect();
-    let response_url = form
-        .get("response_url")
-        .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
-        .ok_or_else(|| field("response_url", "must be the command's http(s) response URL"))?;
-    let text = form.get("text").map(String::as_str).unwrap_or_default();
-    let (service, minutes_ago) = match parse_text(text) {
-        Ok(parsed) => parsed,
-        Err(usage) => return Ok(ephemeral(&usage)),
+    let command = slack::decode(bytes, &tenant.id, new_alert_id(), now_unix_ns())?;
+    let (alert, minutes_ago, response_url) = match command {
+        SlashCommand::Usage(usage) => return Ok(ephemeral(&usage)),
+        SlashCommand::Alert {
+            alert,
+            minutes_ago,
+            response_url,
+        } => (alert, minutes_ago, response_url),
     };
-    let fired_at_unix_ns = now_unix_ns().saturating_sub(minutes_ago.saturating_mul(60_000_000_000));
-    let user = form
-        .get("user_name")
-        .or(form.get("user_id"))
-        .map(String::as_str)
-        .unwrap_or("someone");
-    let title = format!("/causeway {service} by {user}");
-    let alert = build_alert(
-        &tenant.id,
-        &ServiceMapping::default(),
-        Draft {
-            source: AlertSource::Slack,
-            provider_service: service,
-            service_field: "text",
-            fired_at_unix_ns,
-            fired_at_field: "text",
-            title: Some(&title),
-            dedup_key: None,
-            severity: None,
-        },
-    )?;
+    let service = &alert.service;
     if let Err(err) = check_window(state, &alert) {
         // A person typed this: say what is wrong where they typed it.
         return Ok(ephemeral(&format!("Cannot assemble that: {err}")));
@@ -95,7 +66,7 @@ async fn slash_command_inner(state: &GatewayState, headers: &HeaderMap, body: Bo
     let Accepted::New { alert_id } = accepted else {
         return Err(IngestError::internal("a slash command alert has no dedup key"));
     };
-    slack_followup::spawn(state.clone(), tenant.id.clone(), alert_id.clone(), response_url.clone());
+    slack_followup::spawn(state.clone(), tenant.id.clone(), alert_id.clone(), response_url);
     Ok(ephemeral(&format!(
         "Assembling the artifact for *{service}* ({minutes_ago} min ago, alert `{alert_id}`); the link follows here when it is ready."
     )))
@@ -107,30 +78,6 @@ fn ephemeral(text: &str) -> Response {
         Json(json!({"response_type": "ephemeral", "text": text})),
     )
         .into_response()
-}
-
-/// `<service> [minutes-ago]`; anything else is the usage line to show.
-fn parse_text(text: &str) -> Result<(&str, u64), String> {
-    const USAGE: &str = "Usage: `/causeway <service> [minutes-ago]`, e.g. `/causeway checkout 5`";
-    let mut words = text.split_whitespace();
-    let Some(service) = words.next() else {
-        return Err(USAGE.to_owned());
-    };
-    let minutes = match words.next() {
-        None => 0,
-        Some(word) => match word.parse::<u64>() {
-            Ok(minutes) if minutes <= MAX_MINUTES_AGO => minutes,
-            _ => {
-                return Err(format!(
-                    "`{word}` is not a number of minutes (0 to {MAX_MINUTES_AGO}). {USAGE}"
-                ));
-            }
-        },
-    };
-    if words.next().is_some() {
-        return Err(USAGE.to_owned());
-    }
-    Ok((service, minutes))
 }
 
 /// The timestamp and the `v0=` signatures; both headers are required and
@@ -195,19 +142,4 @@ fn verified_tenant(
             header: SIGNATURE_HEADER,
             reason: "does not verify with a configured signing secret".to_owned(),
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn command_text_is_service_then_minutes() {
-        assert_eq!(parse_text("checkout").expect("ok"), ("checkout", 0));
-        assert_eq!(parse_text("  checkout   7 ").expect("ok"), ("checkout", 7));
-        assert!(parse_text("").expect_err("usage").starts_with("Usage"));
-        assert!(parse_text("checkout soon").expect_err("bad").contains("`soon`"));
-        assert!(parse_text("checkout 5 extra").is_err());
-        assert!(parse_text("checkout 100000").is_err());
-    }
 }
