@@ -8,6 +8,10 @@
 #   scripts/kafka-broker.sh start     start a broker in a fresh temporary
 #                                     directory; prints its bootstrap address
 #                                     (127.0.0.1:PORT) on stdout
+#   scripts/kafka-broker.sh start --private   the same, without becoming "the
+#                                     broker started last" (a test's own broker:
+#                                     the tests find scripts/test.sh's broker
+#                                     through that record)
 #   scripts/kafka-broker.sh stop [DIR]  stop the broker started last (or the
 #                                     one in DIR) and remove its directory
 #
@@ -151,8 +155,10 @@ start() {
   pid=$!
   echo "$pid" >"$dir/pid"
   echo "127.0.0.1:$port" >"$dir/bootstrap"
-  mkdir -p "$(dirname "$last_dir_file")"
-  echo "$dir" >"$last_dir_file"
+  if [[ "${1:-}" != "--private" ]]; then
+    mkdir -p "$(dirname "$last_dir_file")"
+    echo "$dir" >"$last_dir_file"
+  fi
   local deadline=$((SECONDS + ${CAUSEWAY_KAFKA_START_TIMEOUT:-180}))
   while ((SECONDS < deadline)); do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -176,7 +182,7 @@ start() {
 
 case "${1:-}" in
   install) install ;;
-  start) start ;;
+  start) start "${2:-}" ;;
   stop) stop_node "${2:-}" "broker" 100 ;;
-  *) echo "usage: $0 install|start|stop [DIR]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start [--private]|stop [DIR]" >&2; exit 2 ;;
 esac
