@@ -150,6 +150,24 @@ impl Api {
         .await
     }
 
+    /// Waits until the trace of `events` (one trace) holds them, then
+    /// asserts it holds exactly their ids, none twice and none other.
+    pub async fn assert_trace_exactly(&self, events: &[crate::EventSpec]) {
+        let trace_id = events[0].trace_id.to_string();
+        let stored = self.wait_trace(&trace_id, events.len()).await;
+        let mut stored_ids: Vec<String> = stored
+            .iter()
+            .map(|event| event["ce_id"].as_str().expect("ce_id").to_owned())
+            .collect();
+        stored_ids.sort();
+        let mut sent_ids: Vec<String> = events.iter().map(|event| event.ce_id.to_string()).collect();
+        sent_ids.sort();
+        assert_eq!(
+            stored_ids, sent_ids,
+            "trace {trace_id}: every acknowledged event exactly once"
+        );
+    }
+
     /// `POST /api/v1/alerts` for `service`, fired now; returns the alert id.
     pub async fn post_alert(&self, service: &str) -> String {
         let body = json!({

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::api::Answer;
+use crate::api::{Answer, Api};
 use crate::{EventSpec, now_unix_ns, sdk_batch};
 
 /// A valid two-event trace from `checkout`.
@@ -36,4 +36,19 @@ pub fn assert_refused(answer: &Answer, status: u16, error: &str, field: Option<&
         "a message: {body}"
     );
     body
+}
+
+/// Sends a valid control batch last and waits for it; then none of the
+/// refused requests' traces may hold anything. Conclusive only with one CE
+/// partition: the control batch seen stored means every earlier record was
+/// processed.
+pub async fn assert_nothing_stored(api: &Api, refused_traces: &[String]) {
+    let control = two_events();
+    let answer = api.post_batch(&sdk_batch("checkout", &control)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(api.wait_trace(&control[0].trace_id.to_string(), 2).await.len(), 2);
+    for trace in refused_traces {
+        let stored = api.trace_events(trace).await;
+        assert!(stored.is_empty(), "refused trace {trace} has stored events: {stored:?}");
+    }
 }

@@ -3,7 +3,7 @@
 //! stored: after a valid control batch sent last has arrived, the trace ids
 //! of every refused request are absent.
 
-use causeway_integration_tests::refusal::{assert_refused, spoiled_batch, two_events};
+use causeway_integration_tests::refusal::{assert_nothing_stored, assert_refused, spoiled_batch, two_events};
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, now_unix_ns, sdk_batch, start_standalone};
 use causeway_model::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
 use causeway_model::proto::v1::ingest_service_client::IngestServiceClient;
@@ -278,16 +278,8 @@ async fn bad_input_is_refused_precisely_and_nothing_is_stored() {
     assert!(status.message().contains("service.name"), "names the field: {status:?}");
     refused_traces.push(trace_text(trace));
 
-    // The control batch, sent last, arrives...
-    let control = two_events();
-    let answer = api.post_batch(&sdk_batch("checkout", &control)).await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(api.wait_trace(&control[0].trace_id.to_string(), 2).await.len(), 2);
-    // ...and nothing of any refused request is there.
-    for trace in &refused_traces {
-        let stored = api.trace_events(trace).await;
-        assert!(stored.is_empty(), "refused trace {trace} has stored events: {stored:?}");
-    }
+    // A control batch sent last arrives, and nothing refused is there.
+    assert_nothing_stored(&api, &refused_traces).await;
 
     standalone.stop().await.expect("graceful stop");
 }

@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use causeway_integration_tests::refusal::{assert_refused, spoiled_batch, two_events};
+use causeway_integration_tests::refusal::{assert_nothing_stored, assert_refused, spoiled_batch, two_events};
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, now_unix_ns, sdk_batch, start_standalone};
 use causeway_model::limits::MAX_BODY_BYTES;
 use flate2::Compression;
@@ -130,16 +130,8 @@ async fn every_other_class_of_bad_input_is_refused_and_nothing_is_stored() {
     );
     assert!(body["message"].as_str().is_some_and(|m| m.contains("42")), "{body}");
 
-    // The control batch, sent last, arrives...
-    let control = two_events();
-    let answer = api.post_batch(&sdk_batch("checkout", &control)).await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(api.wait_trace(&control[0].trace_id.to_string(), 2).await.len(), 2);
-    // ...and nothing of any refused request is there.
-    for trace in &refused_traces {
-        let stored = api.trace_events(trace).await;
-        assert!(stored.is_empty(), "refused trace {trace} has stored events: {stored:?}");
-    }
+    // A control batch sent last arrives, and nothing refused is there.
+    assert_nothing_stored(&api, &refused_traces).await;
     standalone.stop().await.expect("graceful stop");
 }
 

@@ -59,24 +59,7 @@ struct Acknowledged {
 }
 
 fn start(binary: &std::path::Path, dir: &std::path::Path, trial: u64) -> Process {
-    let args = [
-        "standalone",
-        "--data-dir",
-        &dir.join("data").display().to_string(),
-        "--http-addr",
-        "127.0.0.1:0",
-        "--grpc-addr",
-        "127.0.0.1:0",
-        "--admin-addr",
-        "127.0.0.1:0",
-    ]
-    .map(str::to_owned);
-    let env = [
-        ("CAUSEWAY_DEV_API_KEY", DEV_KEY.to_owned()),
-        ("CAUSEWAY_ASSEMBLER__SETTLE_MS", TEST_SETTLE_MS.to_string()),
-    ]
-    .map(|(name, value)| (name.to_owned(), value));
-    Process::start(binary, &args, &env, dir.join(format!("trial-{trial}.log")))
+    Process::standalone(binary, &dir.join("data"), dir.join(format!("trial-{trial}.log")))
 }
 
 /// Posts one-trace batches (and now and then an alert) until refused or
@@ -144,19 +127,7 @@ async fn send(api: Api, stop: Arc<AtomicBool>, acknowledged: Arc<Mutex<Acknowled
 
 async fn verify(api: &Api, acknowledged: &Acknowledged) {
     for events in &acknowledged.traces {
-        let trace_id = events[0].trace_id.to_string();
-        let stored = api.wait_trace(&trace_id, events.len()).await;
-        let mut stored_ids: Vec<String> = stored
-            .iter()
-            .map(|event| event["ce_id"].as_str().expect("ce_id").to_owned())
-            .collect();
-        stored_ids.sort();
-        let mut sent_ids: Vec<String> = events.iter().map(|event| event.ce_id.to_string()).collect();
-        sent_ids.sort();
-        assert_eq!(
-            stored_ids, sent_ids,
-            "trace {trace_id}: every acknowledged event exactly once"
-        );
+        api.assert_trace_exactly(events).await;
     }
     let mut artifact_of_alert = BTreeMap::new();
     for alert_id in &acknowledged.alerts {

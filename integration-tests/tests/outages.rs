@@ -241,20 +241,8 @@ async fn outage(load: &Load, pid: u32, watched: &Process) -> u64 {
 async fn verify_window(reader: &Api, tally: &Tally) -> usize {
     let mut stored_total = 0;
     for events in &tally.acknowledged {
-        let trace_id = events[0].trace_id.to_string();
-        let stored = reader.wait_trace(&trace_id, events.len()).await;
-        let mut stored_ids: Vec<String> = stored
-            .iter()
-            .map(|event| event["ce_id"].as_str().expect("ce_id").to_owned())
-            .collect();
-        stored_ids.sort();
-        let mut sent_ids: Vec<String> = events.iter().map(|event| event.ce_id.to_string()).collect();
-        sent_ids.sort();
-        assert_eq!(
-            stored_ids, sent_ids,
-            "trace {trace_id}: every acknowledged event exactly once"
-        );
-        stored_total += stored_ids.len();
+        reader.assert_trace_exactly(events).await;
+        stored_total += events.len();
     }
     stored_total
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use causeway::loadgen::{LoadgenArgs, drive};
-use causeway_integration_tests::{DEV_KEY, TEST_SETTLE_MS};
+use causeway_integration_tests::DEV_KEY;
 use clap::Parser;
 use kafka_support::{Process, causeway_binary};
 
@@ -75,24 +75,11 @@ async fn twice_the_sustainable_load_is_refused_retryably_with_bounded_memory_and
         .and_then(|value| value.parse().ok())
         .unwrap_or(DEFAULT_SECONDS);
     let dir = tempfile::tempdir().expect("tempdir");
-    let args = [
-        "standalone",
-        "--data-dir",
-        &dir.path().join("data").display().to_string(),
-        "--http-addr",
-        "127.0.0.1:0",
-        "--grpc-addr",
-        "127.0.0.1:0",
-        "--admin-addr",
-        "127.0.0.1:0",
-    ]
-    .map(str::to_owned);
-    let env = [
-        ("CAUSEWAY_DEV_API_KEY", DEV_KEY.to_owned()),
-        ("CAUSEWAY_ASSEMBLER__SETTLE_MS", TEST_SETTLE_MS.to_string()),
-    ]
-    .map(|(name, value)| (name.to_owned(), value));
-    let server = Arc::new(Process::start(&binary, &args, &env, dir.path().join("server.log")));
+    let server = Arc::new(Process::standalone(
+        &binary,
+        &dir.path().join("data"),
+        dir.path().join("server.log"),
+    ));
     let target = server.http_url();
 
     let sustainable = drive(

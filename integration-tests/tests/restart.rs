@@ -185,19 +185,7 @@ fn restart_loses_nothing_acknowledged(stop: Stop) {
     let api = Api::new(standalone.http_url(), DEV_KEY);
     client.block_on(async {
         for events in &acknowledged {
-            let trace_id = events[0].trace_id.to_string();
-            let stored = api.wait_trace(&trace_id, events.len()).await;
-            let mut stored_ids: Vec<String> = stored
-                .iter()
-                .map(|e| e["ce_id"].as_str().expect("ce_id").to_owned())
-                .collect();
-            stored_ids.sort();
-            let mut sent_ids: Vec<String> = events.iter().map(|e| e.ce_id.to_string()).collect();
-            sent_ids.sort();
-            assert_eq!(
-                stored_ids, sent_ids,
-                "trace {trace_id}: every acknowledged event exactly once"
-            );
+            api.assert_trace_exactly(events).await;
         }
 
         let shared = api.with_key(None).get(&format!("{share_path}.json")).await;

@@ -118,6 +118,33 @@ impl Process {
         Process { child, http, log }
     }
 
+    /// `causeway standalone` on `data_dir`, every port picked by the OS,
+    /// with the test dev key and settle delay.
+    #[allow(dead_code)] // the Kafka tests run targets, not the standalone
+    pub fn standalone(binary: &Path, data_dir: &Path, log: PathBuf) -> Process {
+        let args = [
+            "standalone",
+            "--data-dir",
+            &data_dir.display().to_string(),
+            "--http-addr",
+            "127.0.0.1:0",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--admin-addr",
+            "127.0.0.1:0",
+        ]
+        .map(str::to_owned);
+        let env = [
+            ("CAUSEWAY_DEV_API_KEY", causeway_integration_tests::DEV_KEY.to_owned()),
+            (
+                "CAUSEWAY_ASSEMBLER__SETTLE_MS",
+                causeway_integration_tests::TEST_SETTLE_MS.to_string(),
+            ),
+        ]
+        .map(|(name, value)| (name.to_owned(), value));
+        Process::start(binary, &args, &env, log)
+    }
+
     /// Resident memory (VmRSS) from /proc, in bytes.
     #[allow(dead_code)] // read by the outage test only
     pub fn resident_bytes(&self) -> u64 {
