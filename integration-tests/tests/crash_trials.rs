@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, LONG_WAIT, TEST_SETTLE_MS, now_unix_ns, sdk_batch};
-use kafka_support::{Process, broker, causeway_binary, unique_prefix};
+use kafka_support::{Process, broker, causeway_binary, target_args, unique_prefix};
 
 const DEFAULT_TRIALS: u64 = 10;
 const DEFAULT_KAFKA_TRIALS: u64 = 5;
@@ -252,20 +252,7 @@ fn kafka_workers_killed_at_random_points_lose_nothing_acknowledged() {
     // Every workers process opens the same store: each restart resumes it.
     let start_split = |name: &str, store: &str, command: &[&str]| {
         let store = format!("embedded://{}", dir.path().join(store).display());
-        let mut args: Vec<String> = command.iter().map(|part| (*part).to_owned()).collect();
-        args.extend(
-            [
-                "--bus",
-                &format!("kafka://{bootstrap}"),
-                "--store",
-                &store,
-                "--http-addr",
-                "127.0.0.1:0",
-                "--admin-addr",
-                "127.0.0.1:0",
-            ]
-            .map(str::to_owned),
-        );
+        let args = target_args(command, &bootstrap, &store);
         Process::start(&binary, &args, &env, dir.path().join(format!("{name}.log")))
     };
     // The gateway stays up; its store holds only metering.

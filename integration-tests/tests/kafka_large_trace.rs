@@ -11,7 +11,7 @@ mod kafka_support;
 use std::collections::BTreeSet;
 
 use causeway_integration_tests::{Api, DEV_KEY, now_unix_ns};
-use kafka_support::{Process, broker, causeway_binary, unique_prefix};
+use kafka_support::{Process, broker, causeway_binary, target_args, unique_prefix};
 use serde_json::{Value, json};
 
 const EVENTS: usize = 6_500;
@@ -24,21 +24,8 @@ fn start(
     bootstrap: &str,
     command: &[&str],
 ) -> Process {
-    let mut args: Vec<String> = command.iter().map(|s| (*s).to_owned()).collect();
     let store = format!("embedded://{}", dir.join(format!("{name}-store")).display());
-    args.extend(
-        [
-            "--bus",
-            &format!("kafka://{bootstrap}"),
-            "--store",
-            &store,
-            "--http-addr",
-            "127.0.0.1:0",
-            "--admin-addr",
-            "127.0.0.1:0",
-        ]
-        .map(str::to_owned),
-    );
+    let args = target_args(command, bootstrap, &store);
     Process::start(binary, &args, env, dir.join(format!("{name}.log")))
 }
 

@@ -19,7 +19,7 @@ use causeway_model::proto::v1;
 use prost::Message;
 
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, TEST_SETTLE_MS, now_unix_ns, sdk_batch};
-use kafka_support::{Process, broker, causeway_binary, unique_prefix};
+use kafka_support::{Process, broker, causeway_binary, target_args, unique_prefix};
 
 const TRACES: usize = 12;
 /// Batches per trace; each holds a root's child events.
@@ -49,20 +49,7 @@ impl Deployment {
     }
 
     fn start(&self, name: &str, command: &[&str], store: &str) -> Process {
-        let mut args: Vec<String> = command.iter().map(|s| (*s).to_owned()).collect();
-        args.extend(
-            [
-                "--bus",
-                &format!("kafka://{}", self.bootstrap),
-                "--store",
-                store,
-                "--http-addr",
-                "127.0.0.1:0",
-                "--admin-addr",
-                "127.0.0.1:0",
-            ]
-            .map(str::to_owned),
-        );
+        let args = target_args(command, &self.bootstrap, store);
         Process::start(
             &self.binary,
             &args,

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use causeway_integration_tests::{Api, DEV_KEY, EventSpec, TEST_SETTLE_MS, now_unix_ns, sdk_batch};
 use freeze_support::{Frozen, recorded_pid_or_skip};
-use kafka_support::{Process, broker, causeway_binary, unique_prefix};
+use kafka_support::{Process, broker, causeway_binary, target_args, unique_prefix};
 
 /// One outage at a time: each freezes a server every test here needs.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -139,20 +139,7 @@ impl Deployment {
         .to_vec();
         let dir = tempfile::tempdir().expect("tempdir");
         let start = |name: &str, command: &[&str], store: String| {
-            let mut args: Vec<String> = command.iter().map(|part| (*part).to_owned()).collect();
-            args.extend(
-                [
-                    "--bus",
-                    &format!("kafka://{bootstrap}"),
-                    "--store",
-                    &store,
-                    "--http-addr",
-                    "127.0.0.1:0",
-                    "--admin-addr",
-                    "127.0.0.1:0",
-                ]
-                .map(str::to_owned),
-            );
+            let args = target_args(command, bootstrap, &store);
             Process::start(binary, &args, &env, dir.path().join(format!("{name}.log")))
         };
         let embedded = |name: &str| format!("embedded://{}", dir.path().join(name).display());

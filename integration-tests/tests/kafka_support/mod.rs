@@ -53,6 +53,27 @@ pub fn causeway_binary(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// `command…` followed by the bus, the store and OS-picked HTTP and admin
+/// ports: the arguments of one target process on the test broker.
+#[allow(dead_code)] // scale_out.rs adds its config file and builds its own
+pub fn target_args(command: &[&str], bootstrap: &str, store: &str) -> Vec<String> {
+    let mut args: Vec<String> = command.iter().map(|part| (*part).to_owned()).collect();
+    args.extend(
+        [
+            "--bus",
+            &format!("kafka://{bootstrap}"),
+            "--store",
+            store,
+            "--http-addr",
+            "127.0.0.1:0",
+            "--admin-addr",
+            "127.0.0.1:0",
+        ]
+        .map(str::to_owned),
+    );
+    args
+}
+
 /// A name no other run against the same broker uses.
 pub fn unique_prefix(test: &str) -> String {
     let nanos = SystemTime::now()
