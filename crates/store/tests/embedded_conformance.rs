@@ -51,3 +51,57 @@ async fn expiry_of_a_long_backlog_takes_every_expired_event() {
         "only the unexpired event is left"
     );
 }
+
+/// A write torn by a crash (a frame cut short at the end of a segment) is
+/// cut at open; everything before it reads back and new writes go after it.
+#[tokio::test]
+async fn a_torn_window_write_is_cut_at_open() {
+    use causeway_store::conformance::{event, trace};
+    use std::io::Write;
+    let harness = EmbeddedHarness::new();
+    {
+        let stores = harness.open().await;
+        stores
+            .window
+            .put_events(&[event("a", 1, 1, "api", 10)], u64::MAX)
+            .await
+            .expect("put");
+    }
+    let segments: Vec<_> = std::fs::read_dir(harness.dir.path().join("window"))
+        .expect("window directory")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "seg"))
+        .collect();
+    assert_eq!(segments.len(), 1, "one expiry bucket, one segment: {segments:?}");
+    let intact = std::fs::metadata(&segments[0]).expect("segment").len();
+    // The header of a 300-byte frame and half its payload.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&segments[0])
+        .expect("open");
+    file.write_all(&300u32.to_le_bytes()).expect("write");
+    file.write_all(&[7u8; 154]).expect("write");
+    drop(file);
+
+    let stores = harness.open().await;
+    assert_eq!(
+        std::fs::metadata(&segments[0]).expect("segment").len(),
+        intact,
+        "torn tail cut"
+    );
+    assert_eq!(
+        stores.window.trace_events("a", trace(1), 10).await.expect("trace"),
+        vec![event("a", 1, 1, "api", 10)]
+    );
+    stores
+        .window
+        .put_events(&[event("a", 1, 2, "api", 20)], u64::MAX)
+        .await
+        .expect("put after the cut");
+    drop(stores);
+    let stores = harness.open().await;
+    assert_eq!(
+        stores.window.trace_events("a", trace(1), 10).await.expect("trace"),
+        vec![event("a", 1, 1, "api", 10), event("a", 1, 2, "api", 20)]
+    );
+}

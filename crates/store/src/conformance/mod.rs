@@ -106,6 +106,7 @@ macro_rules! store_conformance_suite {
             usage_adds_are_atomic,
             topology_slots_replace_sum_and_expire,
             data_survives_reopen,
+            window_indexes_survive_reopen,
             a_healthy_store_is_ready
         );
     };

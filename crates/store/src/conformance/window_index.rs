@@ -180,3 +180,77 @@ pub async fn progress_only_moves_forward(harness: &dyn StoreHarness) {
         "durable"
     );
 }
+
+pub async fn window_indexes_survive_reopen(harness: &dyn StoreHarness) {
+    let mut failing = event("a", 2, 2, "db", 3 * SECOND);
+    failing.status = 500;
+    failing.duration_ns = 5;
+    let events = vec![
+        event("a", 1, 1, "api", 2 * SECOND),
+        failing.clone(),
+        event("a", 3, 3, "api", 4 * SECOND),
+    ];
+    {
+        let stores = harness.open().await;
+        stores.window.put_events(&events, 1_000).await.expect("put");
+        stores
+            .window
+            .put_events(&events[..1], 5_000)
+            .await
+            .expect("put with a later expiry");
+        stores
+            .window
+            .put_events(&[event("a", 9, 9, "api", SECOND)], 100)
+            .await
+            .expect("put");
+        assert_eq!(stores.window.expire(100).await.expect("expire"), 1);
+    }
+    let stores = harness.open().await;
+    assert_eq!(
+        stores.window.window_events("a", 0, u64::MAX, 10).await.expect("window"),
+        events,
+        "what expired before the restart stays expired"
+    );
+    let failures = stores.window.failures("a", 0, u64::MAX, 10).await.expect("failures");
+    assert_eq!(
+        failures
+            .iter()
+            .map(|f| (f.ce_id, f.service.as_str(), f.start_unix_ns))
+            .collect::<Vec<_>>(),
+        vec![(failing.ce_id, "db", 3 * SECOND)]
+    );
+    assert_eq!(
+        stores
+            .window
+            .service_traces("a", "api", 0, u64::MAX, 10)
+            .await
+            .expect("traces"),
+        vec![trace(1), trace(3)]
+    );
+    assert_eq!(
+        stores.window.service_activity("a", 2, 4).await.expect("activity"),
+        vec![
+            ServiceActivity {
+                service: "api".into(),
+                events: 2,
+                non_success: 0,
+                first_failure_end_unix_ns: None,
+            },
+            ServiceActivity {
+                service: "db".into(),
+                events: 1,
+                non_success: 1,
+                first_failure_end_unix_ns: Some(3 * SECOND + 5),
+            },
+        ]
+    );
+    assert_eq!(
+        stores.window.expire(1_000).await.expect("expire"),
+        2,
+        "the later expiry survived the restart too"
+    );
+    assert_eq!(
+        stores.window.trace_events("a", trace(1), 10).await.expect("trace"),
+        events[..1].to_vec()
+    );
+}

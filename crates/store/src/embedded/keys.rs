@@ -2,8 +2,6 @@
 //! tenant's rows form one contiguous range and no tenant id can be a prefix
 //! of another's; numbers are big-endian so byte order is numeric order.
 
-use causeway_model::{CeId, TraceId};
-
 /// `len:u16be bytes`: an exact-match component (tenant, service, caller).
 pub fn push_str(key: &mut Vec<u8>, text: &str) {
     let bytes = &text.as_bytes()[..text.len().min(usize::from(u16::MAX))];
@@ -17,87 +15,12 @@ pub fn tenant(tenant_id: &str) -> Vec<u8> {
     key
 }
 
-/// `(tenant, trace_id, ce_id)`: the event row. Ordered by trace, so a
-/// trace's events are one contiguous range (`trace_events`).
-pub fn event(tenant_id: &str, trace_id: TraceId, ce_id: CeId) -> Vec<u8> {
-    let mut key = tenant(tenant_id);
-    key.extend_from_slice(trace_id.as_bytes());
-    key.extend_from_slice(ce_id.as_bytes());
-    key
-}
-
-/// `(tenant, trace_id)`: the prefix of one trace's rows.
-pub fn trace_prefix(tenant_id: &str, trace_id: TraceId) -> Vec<u8> {
-    let mut key = tenant(tenant_id);
-    key.extend_from_slice(trace_id.as_bytes());
-    key
-}
-
-/// `(tenant, start_ns, trace_id, ce_id)`: `window_events`.
-pub fn by_time(tenant_id: &str, start_ns: u64, trace_id: TraceId, ce_id: CeId) -> Vec<u8> {
-    let mut key = tenant(tenant_id);
-    key.extend_from_slice(&start_ns.to_be_bytes());
-    key.extend_from_slice(trace_id.as_bytes());
-    key.extend_from_slice(ce_id.as_bytes());
-    key
-}
-
-/// `(tenant, service, start_ns, trace_id, ce_id)`: `service_traces`; the
-/// `ce_id` keeps one entry per event, so dropping one event leaves the
-/// trace's other entries.
-pub fn by_service(tenant_id: &str, service: &str, start_ns: u64, trace_id: TraceId, ce_id: CeId) -> Vec<u8> {
-    let mut key = service_prefix(tenant_id, service);
-    key.extend_from_slice(&start_ns.to_be_bytes());
-    key.extend_from_slice(trace_id.as_bytes());
-    key.extend_from_slice(ce_id.as_bytes());
-    key
-}
-
-pub fn service_prefix(tenant_id: &str, service: &str) -> Vec<u8> {
-    let mut key = tenant(tenant_id);
-    push_str(&mut key, service);
-    key
-}
-
-/// `(tenant, end_ns, trace_id, ce_id)`: the failure index, non-success
-/// events by completion time.
-pub fn failure(tenant_id: &str, end_ns: u64, trace_id: TraceId, ce_id: CeId) -> Vec<u8> {
-    let mut key = tenant(tenant_id);
-    key.extend_from_slice(&end_ns.to_be_bytes());
-    key.extend_from_slice(trace_id.as_bytes());
-    key.extend_from_slice(ce_id.as_bytes());
-    key
-}
-
-/// `(tenant, start_second, service)`: per-second activity counters.
-pub fn activity(tenant_id: &str, second: u64, service: &str) -> Vec<u8> {
-    let mut key = tenant(tenant_id);
-    key.extend_from_slice(&second.to_be_bytes());
-    push_str(&mut key, service);
-    key
-}
-
 /// `(topic, partition)`: a windower's progress.
 pub fn progress(topic: &str, partition: u32) -> Vec<u8> {
     let mut key = Vec::with_capacity(2 + topic.len() + 4);
     push_str(&mut key, topic);
     key.extend_from_slice(&partition.to_be_bytes());
     key
-}
-
-/// The event row key `(tenant, trace_id, ce_id)` of an index key that ends
-/// in `trace_id, ce_id`.
-pub fn row_from_index(tenant_id: &str, index_key: &[u8]) -> Vec<u8> {
-    let mut key = tenant(tenant_id);
-    key.extend_from_slice(&index_key[index_key.len().saturating_sub(32)..]);
-    key
-}
-
-/// The `(trace_id, ce_id)` an index key ends in.
-pub fn ids_at_end(index_key: &[u8]) -> Option<(TraceId, CeId)> {
-    let ids = index_key.get(index_key.len().checked_sub(32)?..)?;
-    let (trace, ce) = ids.split_at(16);
-    Some((TraceId::from_bytes(trace).ok()?, CeId::from_bytes(ce).ok()?))
 }
 
 /// `(expires_at_ns, row key)`: `expire` walks only what expired.
@@ -198,9 +121,9 @@ mod tests {
 
     #[test]
     fn tenant_keys_never_prefix_each_other() {
-        let longer = event("abc", TraceId([2; 16]), CeId([1; 16]));
+        let longer = notice("abc", 2, 1);
         assert!(!longer.starts_with(&tenant("ab")));
-        assert!(event("ab", TraceId([2; 16]), CeId([1; 16])).starts_with(&tenant("ab")));
+        assert!(notice("ab", 2, 1).starts_with(&tenant("ab")));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod artifacts;
 mod codec;
 mod keys;
+mod segment_window;
 mod share_ends;
 mod topology;
 mod window;
@@ -15,38 +16,31 @@ use std::sync::Arc;
 
 use redb::{Database, TableDefinition, WriteTransaction};
 
+use self::segment_window::SegmentWindow;
 use crate::api::StoreError;
 
 type TableDef = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
-// Window tables carry a version: the first layout keyed events by
-// `(tenant, ce_id)`; its tables are dropped at open (the window is a
-// few minutes of data and refills).
-/// `(tenant, trace_id, ce_id)` → expiry + protobuf event.
-const EVENTS: TableDef = TableDefinition::new("window_events_v2");
-/// `(tenant, start, trace_id, ce_id)` → nothing.
-const EVENTS_BY_TIME: TableDef = TableDefinition::new("window_by_time_v2");
-/// `(tenant, service, start, trace_id, ce_id)` → nothing.
-const EVENTS_BY_SERVICE: TableDef = TableDefinition::new("window_by_service_v2");
-/// `(tenant, end, trace_id, ce_id)` → service: non-success events only.
-const FAILURES: TableDef = TableDefinition::new("window_failures_v2");
-/// `(tenant, start second, service)` → expiry, events, non-success, first failure end.
-const ACTIVITY: TableDef = TableDefinition::new("window_activity_v2");
-/// `(expires_at, event key)` → nothing.
-const EVENT_EXPIRY: TableDef = TableDefinition::new("window_expiry_v2");
-/// `(expires_at, activity key)` → nothing.
-const ACTIVITY_EXPIRY: TableDef = TableDefinition::new("window_activity_expiry_v2");
+// The window's events live in segment files (`segment_window`); these are
+// the earlier layouts' window tables, dropped at open (the window is a few
+// minutes of data and refills), and the edge counters nothing wrote.
 /// `(topic, partition)` → next offset written.
 const PROGRESS: TableDef = TableDefinition::new("window_progress");
-/// The first layout's window tables and the edge counters nothing wrote
-/// (replaced by topology slots), removed at open.
-const RETIRED_TABLES: [&str; 6] = [
+/// Tables of earlier layouts, removed at open.
+const RETIRED_TABLES: [&str; 13] = [
     "events",
     "events_by_time",
     "events_by_service",
     "events_by_trace",
     "event_expiry",
     "edges",
+    "window_events_v2",
+    "window_by_time_v2",
+    "window_by_service_v2",
+    "window_failures_v2",
+    "window_activity_v2",
+    "window_expiry_v2",
+    "window_activity_expiry_v2",
 ];
 /// `(tenant, received_at, hash)` → notice JSON.
 const NOTICES: TableDef = TableDefinition::new("notices");
@@ -70,14 +64,7 @@ const TOPOLOGY_SLOTS: TableDef = TableDefinition::new("topology_slots");
 /// `(slot start second, tenant)` → nothing: expiry walks only old slots.
 const TOPOLOGY_SLOT_EXPIRY: TableDef = TableDefinition::new("topology_slot_expiry");
 
-const ALL_TABLES: [TableDef; 20] = [
-    EVENTS,
-    EVENTS_BY_TIME,
-    EVENTS_BY_SERVICE,
-    FAILURES,
-    ACTIVITY,
-    EVENT_EXPIRY,
-    ACTIVITY_EXPIRY,
+const ALL_TABLES: [TableDef; 13] = [
     PROGRESS,
     NOTICES,
     NOTICE_EXPIRY,
@@ -95,12 +82,15 @@ const ALL_TABLES: [TableDef; 20] = [
 
 /// The database file inside the store directory.
 pub const DATABASE_FILE: &str = "causeway.redb";
+/// The window's segment directory inside the store directory.
+pub const WINDOW_DIR: &str = "window";
 
 /// Window, artifact and topology stores over one database file. Cheap to
 /// share: every trait is implemented on the same value.
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    window: Arc<SegmentWindow>,
     path: PathBuf,
 }
 
@@ -165,7 +155,14 @@ impl EmbeddedStore {
                 .map_err(|err| engine_error("creating store tables", err))?;
         }
         txn.commit().map_err(|err| engine_error("store commit", err))?;
-        Ok(Self { db: Arc::new(db), path })
+        // After the database: its lock keeps a second process out of the
+        // segments too.
+        let window = SegmentWindow::open(&dir.join(WINDOW_DIR))?;
+        Ok(Self {
+            db: Arc::new(db),
+            window: Arc::new(window),
+            path,
+        })
     }
 
     /// Whether a read transaction opens: the database is open and answering.

@@ -1,0 +1,218 @@
+//! The embedded window, shaped like the window: events appended to one
+//! segment file per expiry minute (one write and one fdatasync per
+//! `put_events`), compact indexes in memory, expiry by dropping index
+//! entries and then whole files. Reads find events in the indexes and read
+//! them from the page cache. docs/embedded-storage.md says why this
+//! replaced the B-tree tables.
+
+mod index;
+mod segments;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use causeway_model::{CausalEvent, CeId, TraceId};
+
+use self::index::{Plan, TenantIndex};
+use self::segments::{FRAME_HEADER, Loc, Segments, bucket_of, push_frame};
+use super::codec;
+use crate::api::{FailureRef, ServiceActivity, StoreError};
+
+pub struct SegmentWindow {
+    segments: Segments,
+    tenants: RwLock<HashMap<String, TenantIndex>>,
+    /// One writer at a time (writes and expiry), so the plan made under the
+    /// read lock still holds when the indexes take it.
+    write: Mutex<()>,
+}
+
+impl std::fmt::Debug for SegmentWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentWindow").finish_non_exhaustive()
+    }
+}
+
+fn lock_error() -> StoreError {
+    StoreError::Fatal("window index lock poisoned".to_owned())
+}
+
+impl SegmentWindow {
+    /// Opens the window in `dir`, rebuilding the indexes from its segments.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let mut tenants: HashMap<String, TenantIndex> = HashMap::new();
+        let mut corrupt = 0u64;
+        // What an earlier expiry pass removed stays removed.
+        let watermark = segments::read_watermark(dir)?;
+        let segments = Segments::open(dir, |loc, payload| {
+            let decoded = codec::event_expiry(payload).and_then(|expiry| Ok((expiry, codec::decode_event(payload)?)));
+            match decoded {
+                Ok((expires_at, _)) if expires_at <= watermark => {}
+                Ok((expires_at, event)) => tenants
+                    .entry(event.tenant_id.clone())
+                    .or_default()
+                    .insert(&event, loc, expires_at),
+                Err(_) => corrupt += 1,
+            }
+        })?;
+        if corrupt > 0 {
+            tracing::warn!(
+                records = corrupt,
+                "window segments held records that do not decode; skipped"
+            );
+        }
+        Ok(Self {
+            segments,
+            tenants: RwLock::new(tenants),
+            write: Mutex::new(()),
+        })
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, HashMap<String, TenantIndex>>, StoreError> {
+        self.tenants.read().map_err(|_| lock_error())
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, HashMap<String, TenantIndex>>, StoreError> {
+        self.tenants.write().map_err(|_| lock_error())
+    }
+
+    /// Stores events durably, then indexes them. See
+    /// [`crate::api::WindowStore::put_events`] for the idempotence rule.
+    pub fn put_events(&self, events: &[CausalEvent], expires_at: u64) -> Result<(), StoreError> {
+        let _writer = self.write.lock().map_err(|_| lock_error())?;
+        let plans: Vec<Plan> = {
+            let tenants = self.read()?;
+            let mut seen: HashSet<(&str, TraceId, CeId)> = HashSet::with_capacity(events.len());
+            events
+                .iter()
+                .map(|event| {
+                    if !seen.insert((event.tenant_id.as_str(), event.trace_id, event.ce_id)) {
+                        return Plan::Skip;
+                    }
+                    tenants
+                        .get(&event.tenant_id)
+                        .map_or(Plan::New, |index| index.plan(event.trace_id, event.ce_id, expires_at))
+                })
+                .collect()
+        };
+        let mut framed = Vec::with_capacity(events.len() * 320);
+        // Payload offsets within `framed`, per event written.
+        let mut written: Vec<(usize, u64, u32)> = Vec::with_capacity(events.len());
+        for (at, (event, plan)) in events.iter().zip(&plans).enumerate() {
+            let payload = match plan {
+                Plan::Skip => continue,
+                Plan::New => codec::encode_event(event, expires_at),
+                Plan::Extend(loc) => match self.segments.read(*loc)? {
+                    Some(mut stored) if stored.len() >= 8 => {
+                        stored[..8].copy_from_slice(&expires_at.to_be_bytes());
+                        stored
+                    }
+                    // Its segment expired meanwhile: it is new again.
+                    _ => codec::encode_event(event, expires_at),
+                },
+            };
+            let offset = (framed.len() + FRAME_HEADER) as u64;
+            push_frame(&mut framed, &payload);
+            written.push((at, offset, payload.len() as u32));
+        }
+        if written.is_empty() {
+            return Ok(());
+        }
+        let bucket = bucket_of(expires_at);
+        let base = self.segments.append(bucket, &framed)?;
+        let mut tenants = self.write()?;
+        for (at, offset, len) in written {
+            let event = &events[at];
+            let loc = Loc {
+                bucket,
+                offset: base + offset,
+                len,
+            };
+            match tenants.get_mut(event.tenant_id.as_str()) {
+                Some(index) => index.insert(event, loc, expires_at),
+                None => tenants
+                    .entry(event.tenant_id.clone())
+                    .or_default()
+                    .insert(event, loc, expires_at),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and decodes stored events; those whose segment expired since
+    /// the indexes were read are left out.
+    fn load(&self, locs: Vec<Loc>) -> Result<Vec<CausalEvent>, StoreError> {
+        let mut slots: Vec<Option<CausalEvent>> = vec![None; locs.len()];
+        self.segments.read_many(&locs, |at, payload| {
+            slots[at] = Some(codec::decode_event(payload)?);
+            Ok(())
+        })?;
+        Ok(slots.into_iter().flatten().collect())
+    }
+
+    fn with_tenant<T: Default>(&self, tenant_id: &str, read: impl FnOnce(&TenantIndex) -> T) -> Result<T, StoreError> {
+        Ok(self.read()?.get(tenant_id).map(read).unwrap_or_default())
+    }
+
+    pub fn trace_events(&self, tenant_id: &str, trace: TraceId, limit: usize) -> Result<Vec<CausalEvent>, StoreError> {
+        let locs = self.with_tenant(tenant_id, |index| index.trace(trace, limit))?;
+        self.load(locs)
+    }
+
+    pub fn service_traces(
+        &self,
+        tenant_id: &str,
+        service: &str,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Vec<TraceId>, StoreError> {
+        self.with_tenant(tenant_id, |index| index.service_traces(service, from, to, limit))
+    }
+
+    pub fn failures(
+        &self,
+        tenant_id: &str,
+        from_end: u64,
+        to_end: u64,
+        limit: usize,
+    ) -> Result<Vec<FailureRef>, StoreError> {
+        self.with_tenant(tenant_id, |index| index.failures(from_end, to_end, limit))
+    }
+
+    pub fn service_activity(
+        &self,
+        tenant_id: &str,
+        from_second: u64,
+        to_second: u64,
+    ) -> Result<Vec<ServiceActivity>, StoreError> {
+        self.with_tenant(tenant_id, |index| index.activity(from_second, to_second))
+    }
+
+    pub fn window_events(
+        &self,
+        tenant_id: &str,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Vec<CausalEvent>, StoreError> {
+        let locs = self.with_tenant(tenant_id, |index| index.latest(from, to, limit))?;
+        self.load(locs)
+    }
+
+    fn expire_indexes(&self, now: u64) -> Result<u64, StoreError> {
+        let mut tenants = self.write()?;
+        let removed = tenants.values_mut().map(|index| index.expire(now)).sum();
+        tenants.retain(|_, index| !index.is_empty());
+        Ok(removed)
+    }
+
+    /// Drops every event that expired at or before `now`, then the segments
+    /// holding nothing else; returns how many events went.
+    pub fn expire(&self, now: u64) -> Result<u64, StoreError> {
+        let _writer = self.write.lock().map_err(|_| lock_error())?;
+        let removed = self.expire_indexes(now)?;
+        self.segments.expire_through(now)?;
+        Ok(removed)
+    }
+}
