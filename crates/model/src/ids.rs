@@ -19,22 +19,45 @@ pub enum IdParseError {
     Zero,
 }
 
+/// Hex pairs to bytes in place: ids are parsed per event on the decode hot
+/// path, so no intermediate string is built.
+fn decode_hex_into(hex_digits: &[u8], out: &mut [u8]) -> Result<(), IdParseError> {
+    fn nibble(c: u8) -> Result<u8, IdParseError> {
+        match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            b'A'..=b'F' => Ok(c - b'A' + 10),
+            _ => Err(IdParseError::BadHex),
+        }
+    }
+    for (byte, pair) in out.iter_mut().zip(hex_digits.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Ok(())
+}
+
 fn parse_uuid_text(text: &str) -> Result<[u8; 16], IdParseError> {
-    let hex_digits: String = match text.len() {
+    let bytes = text.as_bytes();
+    let mut out = [0u8; 16];
+    match bytes.len() {
         36 => {
-            let bytes = text.as_bytes();
+            // 8-4-4-4-12: the hyphens at 8, 13, 18 and 23, hex elsewhere.
             for pos in [8, 13, 18, 23] {
                 if bytes[pos] != b'-' {
                     return Err(IdParseError::BadHex);
                 }
             }
-            text.chars().filter(|c| *c != '-').collect()
+            let groups = [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)];
+            let mut at = 0;
+            for (start, end) in groups {
+                let len = (end - start) / 2;
+                decode_hex_into(&bytes[start..end], &mut out[at..at + len])?;
+                at += len;
+            }
         }
-        32 => text.to_owned(),
+        32 => decode_hex_into(bytes, &mut out)?,
         len => return Err(IdParseError::BadLength { len }),
-    };
-    let mut out = [0u8; 16];
-    hex::decode_to_slice(&hex_digits, &mut out).map_err(|_| IdParseError::BadHex)?;
+    }
     if out == [0u8; 16] {
         return Err(IdParseError::Zero);
     }
