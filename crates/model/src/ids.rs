@@ -19,19 +19,36 @@ pub enum IdParseError {
     Zero,
 }
 
-/// Hex pairs to bytes in place: ids are parsed per event on the decode hot
-/// path, so no intermediate string is built.
-fn decode_hex_into(hex_digits: &[u8], out: &mut [u8]) -> Result<(), IdParseError> {
-    fn nibble(c: u8) -> Result<u8, IdParseError> {
-        match c {
-            b'0'..=b'9' => Ok(c - b'0'),
-            b'a'..=b'f' => Ok(c - b'a' + 10),
-            b'A'..=b'F' => Ok(c - b'A' + 10),
-            _ => Err(IdParseError::BadHex),
-        }
+/// Each byte's value as a hex digit, or 0xff.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut digit = 0;
+    while digit < 10 {
+        table[b'0' as usize + digit] = digit as u8;
+        digit += 1;
+    }
+    let mut letter = 0;
+    while letter < 6 {
+        table[b'a' as usize + letter] = 10 + letter as u8;
+        table[b'A' as usize + letter] = 10 + letter as u8;
+        letter += 1;
+    }
+    table
+};
+
+/// Hex pairs to bytes in place (upper or lower case): ids are parsed per
+/// event on the decode hot path, so no intermediate string is built.
+/// `hex_digits` holds exactly two digits per byte of `out`.
+pub(crate) fn decode_hex_into(hex_digits: &[u8], out: &mut [u8]) -> Result<(), IdParseError> {
+    if hex_digits.len() != 2 * out.len() {
+        return Err(IdParseError::BadHex);
     }
     for (byte, pair) in out.iter_mut().zip(hex_digits.chunks_exact(2)) {
-        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+        if (high | low) > 0x0f {
+            return Err(IdParseError::BadHex);
+        }
+        *byte = (high << 4) | low;
     }
     Ok(())
 }

@@ -90,10 +90,10 @@ pub(crate) fn fast_pass_reads(body: &[u8]) -> bool {
     typed_json::from_body::<MapOnly<json::Request<'_>>>(body).is_some()
 }
 
-/// [`events_from_otlp`] over the fast pass's borrowed spans: same order,
-/// same rules, same errors.
+/// [`events_from_otlp`] over the fast pass's spans, already mapped: same
+/// order, so the same first error.
 fn events_from_json(
-    request: &json::Request<'_>,
+    request: json::Request<'_>,
     tenant_id: &str,
     now_unix_ns: u64,
 ) -> Result<Vec<CausalEvent>, DecodeError> {
@@ -101,7 +101,7 @@ fn events_from_json(
         .resource_spans
         .iter()
         .flat_map(|resource_spans| &resource_spans.0.scope_spans)
-        .map(|scope_spans| scope_spans.0.spans.len())
+        .map(|scope_spans| scope_spans.0.spans.0.len())
         .sum();
     if span_count > MAX_EVENTS_PER_BATCH {
         return Err(DecodeError::TooManyEvents {
@@ -111,36 +111,27 @@ fn events_from_json(
     }
     let no_attributes = Picked::default();
     let mut events = Vec::with_capacity(span_count);
-    for (r, MapOnly(resource_spans)) in request.resource_spans.iter().enumerate() {
+    for (r, MapOnly(resource_spans)) in request.resource_spans.into_iter().enumerate() {
         let resource_attributes = match &resource_spans.resource {
             Some(MapOnly(resource)) => &resource.attributes.0,
             None => &no_attributes,
         };
         let mut resource = None;
-        for (s, MapOnly(scope_spans)) in resource_spans.scope_spans.iter().enumerate() {
-            for (k, MapOnly(span)) in scope_spans.spans.iter().enumerate() {
+        for (s, MapOnly(scope_spans)) in resource_spans.scope_spans.into_iter().enumerate() {
+            for (k, mapped) in scope_spans.spans.0.into_iter().enumerate() {
                 let context = match &resource {
                     Some(context) => context,
                     None => resource.insert(resource_context(resource_attributes, tenant_id, r)?),
                 };
-                let path = SpanPath {
-                    resource: r,
-                    scope: s,
-                    span: k,
-                };
-                let view = SpanView {
-                    trace_id: span.trace_id.bytes(),
-                    span_id: span.span_id.bytes(),
-                    parent_span_id: span.parent_span_id.bytes(),
-                    name: &span.name.0,
-                    kind: span.kind,
-                    start_time_unix_nano: span.start_time_unix_nano.0,
-                    end_time_unix_nano: span.end_time_unix_nano.0,
-                    status_code: span.status.as_ref().map(|status| status.0.code),
-                    attributes: &span.attributes.0,
-                };
-                let event = span_to_event(&view, context, path)?;
-                validate_event(&event, now_unix_ns).map_err(|err| err.within(&path.to_string()))?;
+                let event = mapped.into_event(context);
+                validate_event(&event, now_unix_ns).map_err(|err| {
+                    let path = SpanPath {
+                        resource: r,
+                        scope: s,
+                        span: k,
+                    };
+                    err.within(&path.to_string())
+                })?;
                 events.push(event);
             }
         }
@@ -173,7 +164,7 @@ pub fn decode_otlp_json(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Resul
     // fast pass accepts, the precise one accepts with the same spans, so the
     // mapping's own errors are the same either way.
     if let Some(MapOnly(request)) = typed_json::from_body::<MapOnly<json::Request<'_>>>(body) {
-        return events_from_json(&request, tenant_id, now_unix_ns);
+        return events_from_json(request, tenant_id, now_unix_ns);
     }
     decode_otlp_json_precisely(body, tenant_id, now_unix_ns)
 }

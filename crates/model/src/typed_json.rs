@@ -41,6 +41,26 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
+/// A JSON string read (so checked) and dropped: for fields only
+/// type-checked, without the room a kept string takes.
+pub(crate) struct StrChecked;
+
+impl<'de> Deserialize<'de> for StrChecked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl Visitor<'_> for StrVisitor {
+            type Value = StrChecked;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: Error>(self, _: &str) -> Result<StrChecked, E> {
+                Ok(StrChecked)
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
 /// `T` read from a JSON object only. Derived structs also take arrays
 /// (fields by position), which the precise decoders either refuse or read
 /// differently, so the fast pass must not.

@@ -14,6 +14,8 @@ use serde::Deserialize;
 use serde::de::{Deserializer, Error, MapAccess, SeqAccess, Visitor};
 
 use super::attributes::{AttrValue, Picked};
+use super::span::{MappedSpan, SpanPath, SpanView, map_span};
+use crate::ids::decode_hex_into;
 use crate::typed_json::{Checked, MapOnly, SeqOf, Str};
 
 #[derive(Deserialize)]
@@ -69,8 +71,8 @@ struct EntityRef<'a> {
 pub(super) struct ScopeSpans<'a> {
     #[serde(default, borrow)]
     scope: Option<MapOnly<Scope<'a>>>,
-    #[serde(default, borrow)]
-    pub spans: Vec<MapOnly<Span<'a>>>,
+    #[serde(default)]
+    pub spans: MappedSpans,
     #[serde(default, borrow)]
     schema_url: Str<'a>,
 }
@@ -89,10 +91,53 @@ struct Scope<'a> {
     dropped_attributes_count: u32,
 }
 
+/// The `spans` array, each span mapped as it is read (see [`MappedSpan`]);
+/// a span the mapping refuses fails the pass, and the precise decoder
+/// reports it in its place in the export.
+#[derive(Default)]
+pub(super) struct MappedSpans(pub Vec<MappedSpan>);
+
+impl<'de> Deserialize<'de> for MappedSpans {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SpansVisitor;
+        impl<'de> Visitor<'de> for SpansVisitor {
+            type Value = MappedSpans;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of spans")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MappedSpans, A::Error> {
+                let mut spans = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(MapOnly(span)) = seq.next_element::<MapOnly<Span<'de>>>()? {
+                    let view = SpanView {
+                        trace_id: span.trace_id.bytes(),
+                        span_id: span.span_id.bytes(),
+                        parent_span_id: span.parent_span_id.bytes(),
+                        name: &span.name.0,
+                        kind: span.kind,
+                        start_time_unix_nano: span.start_time_unix_nano.0,
+                        end_time_unix_nano: span.end_time_unix_nano.0,
+                        status_code: span.status.as_ref().map(|status| status.0.code),
+                        attributes: &span.attributes.0,
+                    };
+                    // The path is only for the error, which is not kept.
+                    let anywhere = SpanPath {
+                        resource: 0,
+                        scope: 0,
+                        span: 0,
+                    };
+                    spans.push(map_span(&view, anywhere).map_err(|_| A::Error::custom("left to the precise pass"))?);
+                }
+                Ok(MappedSpans(spans))
+            }
+        }
+        deserializer.deserialize_seq(SpansVisitor)
+    }
+}
+
 #[derive(Deserialize)]
 #[allow(dead_code)] // fields read only to be type-checked
 #[serde(rename_all = "camelCase")]
-pub(super) struct Span<'a> {
+struct Span<'a> {
     #[serde(default)]
     pub trace_id: HexId<16>,
     #[serde(default)]
@@ -360,10 +405,7 @@ impl<'de, const N: usize> Deserialize<'de> for HexId<N> {
                     return Ok(HexId(None));
                 }
                 let mut bytes = [0u8; N];
-                if text.len() != 2 * N {
-                    return Err(E::custom("not the id length"));
-                }
-                hex::decode_to_slice(text, &mut bytes).map_err(E::custom)?;
+                decode_hex_into(text.as_bytes(), &mut bytes).map_err(E::custom)?;
                 Ok(HexId(Some(bytes)))
             }
         }

@@ -7,6 +7,7 @@ use super::attributes::{self, Key, Picked};
 use crate::error::FieldError;
 use crate::event::CausalEvent;
 use crate::ids::{CeId, TraceId};
+use crate::kind::Kind;
 
 /// Where a span sits in the export, `resource_spans[r].scope_spans[s].spans[k]`.
 /// Formatted only when an error names it, never per span.
@@ -67,11 +68,41 @@ pub(crate) struct SpanView<'s, 'a> {
     pub attributes: &'s Picked<'a>,
 }
 
-pub(crate) fn span_to_event(
-    span: &SpanView<'_, '_>,
-    resource: &ResourceContext<'_>,
-    path: SpanPath,
-) -> Result<CausalEvent, FieldError> {
+/// A span mapped without its resource: everything but the tenant, the
+/// service and the environment. The OTLP/JSON fast pass maps each span as
+/// it reads it, before it may have read the span's resource.
+pub(crate) struct MappedSpan {
+    trace_id: TraceId,
+    ce_id: CeId,
+    parent_ce_id: Option<CeId>,
+    kind: Kind,
+    status: u16,
+    start_unix_ns: u64,
+    duration_ns: u64,
+    operation: Option<String>,
+    peer: Option<String>,
+}
+
+impl MappedSpan {
+    pub(crate) fn into_event(self, resource: &ResourceContext<'_>) -> CausalEvent {
+        CausalEvent {
+            tenant_id: resource.tenant_id.to_owned(),
+            trace_id: self.trace_id,
+            ce_id: self.ce_id,
+            parent_ce_id: self.parent_ce_id,
+            service: resource.service.to_owned(),
+            kind: self.kind,
+            status: self.status,
+            start_unix_ns: self.start_unix_ns,
+            duration_ns: self.duration_ns,
+            operation: self.operation,
+            peer: self.peer,
+            environment: resource.environment.map(str::to_owned),
+        }
+    }
+}
+
+pub(crate) fn map_span(span: &SpanView<'_, '_>, path: SpanPath) -> Result<MappedSpan, FieldError> {
     let field = |name: &str| format!("{path}.{name}");
     let trace_id =
         TraceId::from_bytes(span.trace_id).map_err(|err| FieldError::new(field("trace_id"), err.to_string()))?;
@@ -98,18 +129,23 @@ pub(crate) fn span_to_event(
         })?;
     let kind = attributes::kind_of(span.kind, span.attributes, &path)?;
     let status = attributes::status_of(kind, span.attributes, span.status_code, &path)?;
-    Ok(CausalEvent {
-        tenant_id: resource.tenant_id.to_owned(),
+    Ok(MappedSpan {
         trace_id,
         ce_id,
         parent_ce_id,
-        service: resource.service.to_owned(),
         kind,
         status,
         start_unix_ns: span.start_time_unix_nano,
         duration_ns,
         operation: attributes::operation_of(span.attributes, span.name),
         peer: attributes::peer_of(kind, span.attributes),
-        environment: resource.environment.map(str::to_owned),
     })
+}
+
+pub(crate) fn span_to_event(
+    span: &SpanView<'_, '_>,
+    resource: &ResourceContext<'_>,
+    path: SpanPath,
+) -> Result<CausalEvent, FieldError> {
+    map_span(span, path).map(|mapped| mapped.into_event(resource))
 }

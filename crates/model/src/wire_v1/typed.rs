@@ -8,13 +8,17 @@
 
 use std::borrow::Cow;
 
-use super::event_map::{EnvelopeDefaults, non_empty, refined_kind, status_of};
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
+
+use super::event_map::{non_empty, refined_kind, status_of};
 use super::{SCHEMA_VERSION, SdkEnvelope};
 use crate::event::{CausalEvent, method_route};
 use crate::ids::{CeId, TraceId};
 use crate::kind::Kind;
 use crate::limits::{MAX_ENVELOPE_FIELD_LEN, MAX_ENVIRONMENT_LEN, MAX_EVENTS_PER_BATCH, MAX_SERVICE_LEN};
-use crate::typed_json::{self, Str, StrIfString, optional_members};
+use crate::typed_json::{self, Str, StrChecked, StrIfString, optional_members};
 use crate::validate::check_text;
 
 optional_members!(Batch {
@@ -25,7 +29,7 @@ optional_members!(Batch {
     flushed_at: u64,
     capture_mode: Str<'a>,
     sdk_telemetry: Telemetry<'a>,
-    events: Vec<Event<'a>>,
+    events: MappedEvents,
 });
 
 optional_members!(Telemetry {
@@ -48,8 +52,8 @@ optional_members!(
         status: u64,
         wall_ts_ns: u64,
         duration_ns: u64,
-        sdk_version: Str<'a>,
-        event_class: Str<'a>,
+        sdk_version: StrChecked,
+        event_class: StrChecked,
         captured_before_alert: bool,
         ring_buffer_seq: u64,
         detail: Detail<'a>,
@@ -145,14 +149,19 @@ fn peer_of(detail: Option<&Detail<'_>>) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn map_event(event: &Event<'_>, defaults: &EnvelopeDefaults<'_>) -> Option<CausalEvent> {
+/// One event mapped as soon as it is read, so no list of raw events is
+/// kept. What the envelope contributes (tenant, default service,
+/// environment) is filled in once the whole batch is read: the envelope's
+/// members may follow `events`. An empty service stands for the
+/// envelope's (a service of the event's own is never empty).
+fn map_event(event: &Event<'_>) -> Option<CausalEvent> {
     let ce_id: CeId = text(&event.ce_id)?.parse().ok()?;
     let trace_id: TraceId = text(&event.trace_id)?.parse().ok()?;
     let parent_ce_id = match non_empty(text(&event.parent_ce_id)) {
         Some(parent) => Some(parent.parse::<CeId>().ok()?),
         None => None,
     };
-    let service = non_empty(text(&event.service_id)).unwrap_or(defaults.service_id);
+    let service = non_empty(text(&event.service_id));
     let base_kind: Kind = text(&event.kind)?.parse().ok()?;
     let event_type = text(&event.event_type);
     let kind = event_type.and_then(refined_kind).unwrap_or(base_kind);
@@ -162,19 +171,47 @@ fn map_event(event: &Event<'_>, defaults: &EnvelopeDefaults<'_>) -> Option<Causa
     let detail = event.detail.as_ref();
     let attrs = event.event_attrs.as_ref();
     Some(CausalEvent {
-        tenant_id: defaults.tenant_id.to_owned(),
+        tenant_id: String::new(),
         trace_id,
         ce_id,
         parent_ce_id,
-        service: service.to_owned(),
+        service: service.map(str::to_owned).unwrap_or_default(),
         kind,
         status,
         start_unix_ns,
         duration_ns,
         operation: operation_of(detail, attrs),
         peer: peer_of(detail),
-        environment: defaults.environment.map(str::to_owned),
+        environment: None,
     })
+}
+
+/// The `events` array, each event mapped as it is read; an event the fast
+/// pass cannot map fails the pass (the precise decoder names the field).
+#[derive(Default)]
+pub(crate) struct MappedEvents(Vec<CausalEvent>);
+
+impl<'de> Deserialize<'de> for MappedEvents {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EventsVisitor;
+        impl<'de> Visitor<'de> for EventsVisitor {
+            type Value = MappedEvents;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of events")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MappedEvents, A::Error> {
+                let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(event) = seq.next_element::<Event<'de>>()? {
+                    if events.len() == MAX_EVENTS_PER_BATCH {
+                        return Err(A::Error::custom("too many events"));
+                    }
+                    events.push(map_event(&event).ok_or_else(|| A::Error::custom("left to the precise pass"))?);
+                }
+                Ok(MappedEvents(events))
+            }
+        }
+        deserializer.deserialize_seq(EventsVisitor)
+    }
 }
 
 /// The batch's envelope and events, not yet validated; `None` when the
@@ -182,18 +219,13 @@ fn map_event(event: &Event<'_>, defaults: &EnvelopeDefaults<'_>) -> Option<Causa
 pub(crate) fn decode(body: &[u8], tenant_id: &str) -> Option<(SdkEnvelope, Vec<CausalEvent>)> {
     let batch = typed_json::from_body::<Batch<'_>>(body)?;
     let envelope = envelope(&batch)?;
-    let raw_events = batch.events.as_ref()?;
-    if raw_events.len() > MAX_EVENTS_PER_BATCH {
-        return None;
+    let MappedEvents(mut events) = batch.events?;
+    for event in &mut events {
+        event.tenant_id = tenant_id.to_owned();
+        if event.service.is_empty() {
+            event.service.clone_from(&envelope.service_id);
+        }
+        event.environment.clone_from(&envelope.environment);
     }
-    let defaults = EnvelopeDefaults {
-        tenant_id,
-        service_id: &envelope.service_id,
-        environment: envelope.environment.as_deref(),
-    };
-    let events = raw_events
-        .iter()
-        .map(|event| map_event(event, &defaults))
-        .collect::<Option<Vec<_>>>()?;
     Some((envelope, events))
 }
