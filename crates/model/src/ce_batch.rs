@@ -182,14 +182,14 @@ mod tests {
             tenant_id: "acme".into(),
             trace_id: TraceId([n; 16]),
             ce_id: CeId([n + 1; 16]),
-            parent_ce_id: (n % 2 == 0).then_some(CeId([9; 16])),
+            parent_ce_id: n.is_multiple_of(2).then_some(CeId([9; 16])),
             service: "orders".into(),
             kind: Kind::ALL[usize::from(n) % Kind::ALL.len()],
             status: [0, 200, 503][usize::from(n) % 3],
             start_unix_ns: [0, 1, u64::MAX][usize::from(n) % 3],
             duration_ns: [0, 127, 128, u64::MAX][usize::from(n) % 4],
             operation: [None, Some(String::new()), Some("GET /o/{id}".into())][usize::from(n) % 3].clone(),
-            peer: (n % 3 == 0).then(|| "p".repeat(200)),
+            peer: n.is_multiple_of(3).then(|| "p".repeat(200)),
             environment: (n % 4 == 1).then(|| "prod".into()),
         }
     }

@@ -2,12 +2,12 @@
 //! from the body, no JSON tree and no per-field path strings.
 //!
 //! Every known field is type-checked strictly (the precise decoder checks
-//! some `detail` members only when it reads them), so whatever this pass accepts the precise decoder accepts with
-//! the same result. Anything else, including a mapping rule it would break,
-//! makes this pass give up and the precise decoder name the field.
+//! some `detail` members only when it reads them), so whatever this pass
+//! accepts the precise decoder accepts with the same result. Anything else,
+//! including a mapping rule it would break, makes this pass give up and the
+//! precise decoder name the field.
 
 use std::borrow::Cow;
-
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
