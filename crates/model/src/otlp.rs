@@ -54,6 +54,7 @@ pub fn events_from_otlp(
         let mut resource = None;
         for (s, scope_spans) in resource_spans.scope_spans.iter().enumerate() {
             for (k, span) in scope_spans.spans.iter().enumerate() {
+                // Resolved lazily: a resource without spans needs no service.
                 let context = match &resource {
                     Some(context) => context,
                     None => resource.insert(resource_context(&resource_attributes, tenant_id, r)?),

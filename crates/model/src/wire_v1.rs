@@ -92,7 +92,7 @@ pub fn decode_sdk_batch(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Resul
     if body.len() > MAX_BODY_BYTES {
         return Err(FieldError::over_limit("body", body.len() as u64, MAX_BODY_BYTES as u64, "bytes").into());
     }
-    // The typed pass decodes every well-formed batch; whatever it refuses,
+    // The typed pass decodes the usual batch; whatever it refuses,
     // the precise pass decodes again to name the field (or accepts, for the
     // odd batch the typed pass is stricter about). Both map identically, so
     // validation sees the same events either way.
