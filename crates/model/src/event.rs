@@ -43,3 +43,13 @@ impl CausalEvent {
         self.kind.is_non_success(self.status)
     }
 }
+
+/// `METHOD route`, the operation of an HTTP step. Built once per event on
+/// the decode path, so sized up front rather than through `format!`.
+pub(crate) fn method_route(method: &str, route: &str) -> String {
+    let mut operation = String::with_capacity(method.len() + 1 + route.len());
+    operation.push_str(method);
+    operation.push(' ');
+    operation.push_str(route);
+    operation
+}

@@ -19,22 +19,62 @@ pub enum IdParseError {
     Zero,
 }
 
+/// Each byte's value as a hex digit, or 0xff.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut digit = 0;
+    while digit < 10 {
+        table[b'0' as usize + digit] = digit as u8;
+        digit += 1;
+    }
+    let mut letter = 0;
+    while letter < 6 {
+        table[b'a' as usize + letter] = 10 + letter as u8;
+        table[b'A' as usize + letter] = 10 + letter as u8;
+        letter += 1;
+    }
+    table
+};
+
+/// Hex pairs to bytes in place (upper or lower case): ids are parsed per
+/// event on the decode hot path, so no intermediate string is built.
+/// `hex_digits` holds exactly two digits per byte of `out`.
+pub(crate) fn decode_hex_into(hex_digits: &[u8], out: &mut [u8]) -> Result<(), IdParseError> {
+    if hex_digits.len() != 2 * out.len() {
+        return Err(IdParseError::BadHex);
+    }
+    for (byte, pair) in out.iter_mut().zip(hex_digits.chunks_exact(2)) {
+        let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+        if (high | low) > 0x0f {
+            return Err(IdParseError::BadHex);
+        }
+        *byte = (high << 4) | low;
+    }
+    Ok(())
+}
+
 fn parse_uuid_text(text: &str) -> Result<[u8; 16], IdParseError> {
-    let hex_digits: String = match text.len() {
+    let bytes = text.as_bytes();
+    let mut out = [0u8; 16];
+    match bytes.len() {
         36 => {
-            let bytes = text.as_bytes();
+            // 8-4-4-4-12: the hyphens at 8, 13, 18 and 23, hex elsewhere.
             for pos in [8, 13, 18, 23] {
                 if bytes[pos] != b'-' {
                     return Err(IdParseError::BadHex);
                 }
             }
-            text.chars().filter(|c| *c != '-').collect()
+            let groups = [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)];
+            let mut at = 0;
+            for (start, end) in groups {
+                let len = (end - start) / 2;
+                decode_hex_into(&bytes[start..end], &mut out[at..at + len])?;
+                at += len;
+            }
         }
-        32 => text.to_owned(),
+        32 => decode_hex_into(bytes, &mut out)?,
         len => return Err(IdParseError::BadLength { len }),
-    };
-    let mut out = [0u8; 16];
-    hex::decode_to_slice(&hex_digits, &mut out).map_err(|_| IdParseError::BadHex)?;
+    }
     if out == [0u8; 16] {
         return Err(IdParseError::Zero);
     }

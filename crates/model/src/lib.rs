@@ -12,6 +12,10 @@ pub mod limits;
 pub mod otlp;
 pub mod proto;
 pub mod time_parse;
+mod typed_json;
+
+#[cfg(test)]
+mod fast_pass_tests;
 pub mod validate;
 pub mod webhooks;
 pub mod wire_v1;

@@ -4,93 +4,22 @@
 
 mod attributes;
 pub(crate) mod grpc_status;
+mod json;
+mod span;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
 pub use attributes::KIND_ATTRIBUTE;
+use attributes::Picked;
 pub use grpc_status::grpc_to_http;
+use span::{SpanPath, SpanView, resource_context, span_to_event};
 
 use crate::error::{DecodeError, FieldError};
 use crate::event::CausalEvent;
-use crate::ids::{CeId, TraceId};
 use crate::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
+use crate::typed_json::{self, MapOnly};
 use crate::validate::validate_event;
-
-/// What a resource contributes to each of its spans.
-struct ResourceContext<'a> {
-    tenant_id: &'a str,
-    service: &'a str,
-    environment: Option<&'a str>,
-}
-
-fn resource_context<'a>(
-    attributes: &'a [KeyValue],
-    tenant_id: &'a str,
-    path: &str,
-) -> Result<ResourceContext<'a>, FieldError> {
-    let service = attributes::string(attributes, "service.name").ok_or_else(|| {
-        FieldError::new(
-            format!("{path}.resource.attributes.service.name"),
-            "is required (a string)",
-        )
-    })?;
-    Ok(ResourceContext {
-        tenant_id,
-        service,
-        environment: attributes::first_string(attributes, &["deployment.environment.name", "deployment.environment"]),
-    })
-}
-
-fn span_to_event(span: &Span, resource: &ResourceContext<'_>, path: &str) -> Result<CausalEvent, FieldError> {
-    let field = |name: &str| format!("{path}.{name}");
-    let trace_id =
-        TraceId::from_bytes(&span.trace_id).map_err(|err| FieldError::new(field("trace_id"), err.to_string()))?;
-    let ce_id = CeId::from_span_id(&span.span_id).map_err(|err| FieldError::new(field("span_id"), err.to_string()))?;
-    let parent_ce_id = if span.parent_span_id.is_empty() {
-        None
-    } else {
-        Some(
-            CeId::from_span_id(&span.parent_span_id)
-                .map_err(|err| FieldError::new(field("parent_span_id"), err.to_string()))?,
-        )
-    };
-    let duration_ns = span
-        .end_time_unix_nano
-        .checked_sub(span.start_time_unix_nano)
-        .ok_or_else(|| {
-            FieldError::new(
-                field("end_time_unix_nano"),
-                format!(
-                    "ends ({}) before it starts ({})",
-                    span.end_time_unix_nano, span.start_time_unix_nano
-                ),
-            )
-        })?;
-    let kind = attributes::kind_of(span.kind, &span.attributes, path)?;
-    let status = attributes::status_of(
-        kind,
-        &span.attributes,
-        span.status.as_ref().map(|status| status.code),
-        path,
-    )?;
-    Ok(CausalEvent {
-        tenant_id: resource.tenant_id.to_owned(),
-        trace_id,
-        ce_id,
-        parent_ce_id,
-        service: resource.service.to_owned(),
-        kind,
-        status,
-        start_unix_ns: span.start_time_unix_nano,
-        duration_ns,
-        operation: attributes::operation_of(&span.attributes, &span.name),
-        peer: attributes::peer_of(kind, &span.attributes),
-        environment: resource.environment.map(str::to_owned),
-    })
-}
 
 /// Maps and validates every span of an export request. `tenant_id` comes
 /// from the credential; `now_unix_ns = u64::MAX` disables the future-skew
@@ -115,23 +44,95 @@ pub fn events_from_otlp(
     }
     let mut events = Vec::with_capacity(span_count);
     for (r, resource_spans) in request.resource_spans.iter().enumerate() {
-        let resource_path = format!("resource_spans[{r}]");
-        let resource_attributes = resource_spans
-            .resource
-            .as_ref()
-            .map(|resource| resource.attributes.as_slice())
-            .unwrap_or_default();
+        let resource_attributes = Picked::from_proto(
+            resource_spans
+                .resource
+                .as_ref()
+                .map(|resource| resource.attributes.as_slice())
+                .unwrap_or_default(),
+        );
         let mut resource = None;
         for (s, scope_spans) in resource_spans.scope_spans.iter().enumerate() {
             for (k, span) in scope_spans.spans.iter().enumerate() {
                 // Resolved lazily: a resource without spans needs no service.
                 let context = match &resource {
                     Some(context) => context,
-                    None => resource.insert(resource_context(resource_attributes, tenant_id, &resource_path)?),
+                    None => resource.insert(resource_context(&resource_attributes, tenant_id, r)?),
                 };
-                let path = format!("{resource_path}.scope_spans[{s}].spans[{k}]");
-                let event = span_to_event(span, context, &path)?;
-                validate_event(&event, now_unix_ns).map_err(|err| err.within(&path))?;
+                let path = SpanPath {
+                    resource: r,
+                    scope: s,
+                    span: k,
+                };
+                let attributes = Picked::from_proto(&span.attributes);
+                let view = SpanView {
+                    trace_id: &span.trace_id,
+                    span_id: &span.span_id,
+                    parent_span_id: &span.parent_span_id,
+                    name: &span.name,
+                    kind: span.kind,
+                    start_time_unix_nano: span.start_time_unix_nano,
+                    end_time_unix_nano: span.end_time_unix_nano,
+                    status_code: span.status.as_ref().map(|status| status.code),
+                    attributes: &attributes,
+                };
+                let event = span_to_event(&view, context, path)?;
+                validate_event(&event, now_unix_ns).map_err(|err| err.within(&path.to_string()))?;
+                events.push(event);
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// Whether the fast pass reads `body` (the tests check it is the usual path).
+#[cfg(test)]
+pub(crate) fn fast_pass_reads(body: &[u8]) -> bool {
+    typed_json::from_body::<MapOnly<json::Request<'_>>>(body).is_some()
+}
+
+/// [`events_from_otlp`] over the fast pass's spans, already mapped: same
+/// order, so the same first error.
+fn events_from_json(
+    request: json::Request<'_>,
+    tenant_id: &str,
+    now_unix_ns: u64,
+) -> Result<Vec<CausalEvent>, DecodeError> {
+    let span_count: usize = request
+        .resource_spans
+        .iter()
+        .flat_map(|resource_spans| &resource_spans.0.scope_spans)
+        .map(|scope_spans| scope_spans.0.spans.0.len())
+        .sum();
+    if span_count > MAX_EVENTS_PER_BATCH {
+        return Err(DecodeError::TooManyEvents {
+            actual: span_count,
+            limit: MAX_EVENTS_PER_BATCH,
+        });
+    }
+    let no_attributes = Picked::default();
+    let mut events = Vec::with_capacity(span_count);
+    for (r, MapOnly(resource_spans)) in request.resource_spans.into_iter().enumerate() {
+        let resource_attributes = match &resource_spans.resource {
+            Some(MapOnly(resource)) => &resource.attributes.0,
+            None => &no_attributes,
+        };
+        let mut resource = None;
+        for (s, MapOnly(scope_spans)) in resource_spans.scope_spans.into_iter().enumerate() {
+            for (k, mapped) in scope_spans.spans.0.into_iter().enumerate() {
+                let context = match &resource {
+                    Some(context) => context,
+                    None => resource.insert(resource_context(resource_attributes, tenant_id, r)?),
+                };
+                let event = mapped.into_event(context);
+                validate_event(&event, now_unix_ns).map_err(|err| {
+                    let path = SpanPath {
+                        resource: r,
+                        scope: s,
+                        span: k,
+                    };
+                    err.within(&path.to_string())
+                })?;
                 events.push(event);
             }
         }
@@ -159,6 +160,23 @@ pub fn decode_otlp_protobuf(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> R
 /// decimal strings, as the OTLP specification requires.
 pub fn decode_otlp_json(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Result<Vec<CausalEvent>, DecodeError> {
     check_body_size(body)?;
+    // The fast pass reads borrowed, typed structs; a body it refuses is read
+    // again by the precise decoder below, which names what is wrong. What the
+    // fast pass accepts, the precise one accepts with the same spans, so the
+    // mapping's own errors are the same either way.
+    if let Some(MapOnly(request)) = typed_json::from_body::<MapOnly<json::Request<'_>>>(body) {
+        return events_from_json(request, tenant_id, now_unix_ns);
+    }
+    decode_otlp_json_precisely(body, tenant_id, now_unix_ns)
+}
+
+/// The precise pass over OTLP/JSON: the `opentelemetry-proto` types read
+/// with every field's path tracked.
+pub(crate) fn decode_otlp_json_precisely(
+    body: &[u8],
+    tenant_id: &str,
+    now_unix_ns: u64,
+) -> Result<Vec<CausalEvent>, DecodeError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let request: ExportTraceServiceRequest =
         serde_path_to_error::deserialize(&mut deserializer).map_err(otlp_json_error)?;

@@ -6,6 +6,14 @@ use crate::error::{DecodeError, FieldError};
 use crate::event::CausalEvent;
 use crate::limits::*;
 
+/// Whether `value` holds a control character (`char::is_control`: U+0000
+/// to U+001F, U+007F to U+009F). Runs for every text of every event, so
+/// bytes are scanned first: C0 and DEL are single bytes, the C1 range is
+/// encoded 0xC2 0x80..=0x9F; only text with one of those is decoded.
+fn has_control(value: &str) -> bool {
+    value.bytes().any(|byte| byte < 0x20 || byte == 0x7f || byte == 0xc2) && value.chars().any(char::is_control)
+}
+
 /// Checks a text field's length; empty is an error when `required`.
 pub fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), FieldError> {
     if required && value.trim().is_empty() {
@@ -14,7 +22,7 @@ pub fn check_text(field: &str, value: &str, max: usize, required: bool) -> Resul
     if value.len() > max {
         return Err(FieldError::over_limit(field, value.len() as u64, max as u64, "bytes"));
     }
-    if value.chars().any(char::is_control) {
+    if has_control(value) {
         return Err(FieldError::new(field, "must not contain control characters"));
     }
     Ok(())
@@ -113,6 +121,15 @@ mod tests {
             operation: Some("GET /orders/{id}".into()),
             peer: None,
             environment: Some("production".into()),
+        }
+    }
+
+    #[test]
+    fn control_scan_matches_char_is_control() {
+        for code in (0..0x3000).chain([0xfeff, 0x1_f600]) {
+            let Some(c) = char::from_u32(code) else { continue };
+            let text = format!("a{c}b");
+            assert_eq!(has_control(&text), c.is_control(), "U+{code:04X}");
         }
     }
 

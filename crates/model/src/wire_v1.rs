@@ -4,6 +4,7 @@
 
 mod event_map;
 mod json_fields;
+pub(crate) mod typed;
 
 use serde_json::Value;
 
@@ -91,6 +92,20 @@ pub fn decode_sdk_batch(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Resul
     if body.len() > MAX_BODY_BYTES {
         return Err(FieldError::over_limit("body", body.len() as u64, MAX_BODY_BYTES as u64, "bytes").into());
     }
+    // The typed pass decodes the usual batch; whatever it refuses,
+    // the precise pass decodes again to name the field (or accepts, for the
+    // odd batch the typed pass is stricter about). Both map identically, so
+    // validation sees the same events either way.
+    let (envelope, events) = match typed::decode(body, tenant_id) {
+        Some(decoded) => decoded,
+        None => decode_precisely(body, tenant_id)?,
+    };
+    validate_batch(&events, now_unix_ns)?;
+    Ok(SdkBatch { envelope, events })
+}
+
+/// The precise pass: a JSON tree, read field by field with full paths.
+pub(crate) fn decode_precisely(body: &[u8], tenant_id: &str) -> Result<(SdkEnvelope, Vec<CausalEvent>), DecodeError> {
     let root: Value = serde_json::from_slice(body).map_err(|err| DecodeError::malformed(FORMAT, err))?;
     let top = JsonObject::new(&root, "").map_err(|_| DecodeError::malformed(FORMAT, "expected a JSON object"))?;
     let envelope = decode_envelope(&top)?;
@@ -111,6 +126,5 @@ pub fn decode_sdk_batch(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Resul
         .enumerate()
         .map(|(index, raw)| map_event(raw, format!("events[{index}]"), &defaults))
         .collect::<Result<Vec<_>, _>>()?;
-    validate_batch(&events, now_unix_ns)?;
-    Ok(SdkBatch { envelope, events })
+    Ok((envelope, events))
 }

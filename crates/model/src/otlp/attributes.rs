@@ -1,6 +1,9 @@
 //! Reading OTLP attributes, and the span-to-CE rules that depend on them:
 //! kind, status, operation, peer.
 
+use std::borrow::Cow;
+use std::fmt::Display;
+
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
@@ -14,45 +17,158 @@ use crate::limits::MAX_STATUS;
 /// (e.g. `JOB_START` on an INTERNAL span); it wins over the span kind.
 pub const KIND_ATTRIBUTE: &str = "causeway.kind";
 
-fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a any_value::Value> {
-    attributes
-        .iter()
-        .find(|attribute| attribute.key == key)
-        .and_then(|attribute| attribute.value.as_ref())
-        .and_then(|value| value.value.as_ref())
+/// Every attribute the rules read, resource and span alike. Anything else
+/// is carried by OTLP but never looked at.
+#[derive(Clone, Copy)]
+pub(crate) enum Key {
+    ServiceName,
+    EnvironmentName,
+    Environment,
+    CausewayKind,
+    HttpResponseStatusCode,
+    HttpStatusCode,
+    RpcGrpcStatusCode,
+    HttpRequestMethod,
+    HttpMethod,
+    HttpRoute,
+    HttpTarget,
+    PeerService,
+    ServerAddress,
+    NetPeerName,
 }
 
-/// A string attribute; other value types are not strings and are ignored.
-pub fn string<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
-    match find(attributes, key) {
-        Some(any_value::Value::StringValue(text)) if !text.trim().is_empty() => Some(text.as_str()),
-        _ => None,
+const KEY_COUNT: usize = 14;
+
+impl Key {
+    const ALL: [Key; KEY_COUNT] = [
+        Key::ServiceName,
+        Key::EnvironmentName,
+        Key::Environment,
+        Key::CausewayKind,
+        Key::HttpResponseStatusCode,
+        Key::HttpStatusCode,
+        Key::RpcGrpcStatusCode,
+        Key::HttpRequestMethod,
+        Key::HttpMethod,
+        Key::HttpRoute,
+        Key::HttpTarget,
+        Key::PeerService,
+        Key::ServerAddress,
+        Key::NetPeerName,
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Key::ServiceName => "service.name",
+            Key::EnvironmentName => "deployment.environment.name",
+            Key::Environment => "deployment.environment",
+            Key::CausewayKind => KIND_ATTRIBUTE,
+            Key::HttpResponseStatusCode => "http.response.status_code",
+            Key::HttpStatusCode => "http.status_code",
+            Key::RpcGrpcStatusCode => "rpc.grpc.status_code",
+            Key::HttpRequestMethod => "http.request.method",
+            Key::HttpMethod => "http.method",
+            Key::HttpRoute => "http.route",
+            Key::HttpTarget => "http.target",
+            Key::PeerService => "peer.service",
+            Key::ServerAddress => "server.address",
+            Key::NetPeerName => "net.peer.name",
+        }
+    }
+
+    fn of(text: &str) -> Option<Key> {
+        Key::ALL.into_iter().find(|key| key.as_str() == text)
     }
 }
 
-/// The first of `keys` present as a string.
-pub fn first_string<'a>(attributes: &'a [KeyValue], keys: &[&str]) -> Option<&'a str> {
-    keys.iter().find_map(|key| string(attributes, key))
+/// An attribute value as far as the rules care: a string, an integer, or
+/// some other type (which is never a string nor an integer).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum AttrValue<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Other,
 }
 
-/// An integer attribute, also accepted as decimal text (some SDKs send
-/// status codes as strings). `Err` when present but not an integer.
-fn integer(attributes: &[KeyValue], key: &str) -> Result<Option<i64>, String> {
-    match find(attributes, key) {
-        None => Ok(None),
-        Some(any_value::Value::IntValue(value)) => Ok(Some(*value)),
-        Some(any_value::Value::StringValue(text)) => text
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("expected an integer, got {text:?}")),
-        Some(_) => Err("expected an integer".to_owned()),
+impl<'a> AttrValue<'a> {
+    fn of_proto(value: &'a any_value::Value) -> Self {
+        match value {
+            any_value::Value::StringValue(text) => AttrValue::Str(Cow::Borrowed(text)),
+            any_value::Value::IntValue(value) => AttrValue::Int(*value),
+            _ => AttrValue::Other,
+        }
+    }
+}
+
+/// The attributes the rules read, picked in one pass over a list instead of
+/// one scan per lookup. A key's first occurrence wins, even when it carries
+/// no value: the same answer as searching the list for the key.
+#[derive(Debug, Default)]
+pub(crate) struct Picked<'a> {
+    slots: [Option<Option<AttrValue<'a>>>; KEY_COUNT],
+}
+
+impl<'a> Picked<'a> {
+    pub(crate) fn from_proto(attributes: &'a [KeyValue]) -> Self {
+        let mut picked = Picked::default();
+        for attribute in attributes {
+            picked.offer(&attribute.key, || {
+                attribute
+                    .value
+                    .as_ref()
+                    .and_then(|value| value.value.as_ref())
+                    .map(AttrValue::of_proto)
+            });
+        }
+        picked
+    }
+
+    /// Records `key`'s value unless the key is unread or already seen.
+    pub(crate) fn offer(&mut self, key: &str, value: impl FnOnce() -> Option<AttrValue<'a>>) {
+        if let Some(key) = Key::of(key) {
+            let slot = &mut self.slots[key as usize];
+            if slot.is_none() {
+                *slot = Some(value());
+            }
+        }
+    }
+
+    fn find(&self, key: Key) -> Option<&AttrValue<'a>> {
+        self.slots[key as usize].as_ref().and_then(Option::as_ref)
+    }
+
+    /// A non-blank string attribute; other value types are ignored.
+    pub(crate) fn string(&self, key: Key) -> Option<&str> {
+        match self.find(key) {
+            Some(AttrValue::Str(text)) if !text.trim().is_empty() => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The first of `keys` present as a string.
+    pub(crate) fn first_string(&self, keys: &[Key]) -> Option<&str> {
+        keys.iter().find_map(|key| self.string(*key))
+    }
+
+    /// An integer attribute, also accepted as decimal text (some SDKs send
+    /// status codes as strings). `Err` when present but not an integer.
+    fn integer(&self, key: Key) -> Result<Option<i64>, String> {
+        match self.find(key) {
+            None => Ok(None),
+            Some(AttrValue::Int(value)) => Ok(Some(*value)),
+            Some(AttrValue::Str(text)) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("expected an integer, got {text:?}")),
+            Some(AttrValue::Other) => Err("expected an integer".to_owned()),
+        }
     }
 }
 
 /// Kind from the span kind, unless `causeway.kind` names one explicitly.
-pub fn kind_of(span_kind: i32, attributes: &[KeyValue], path: &str) -> Result<Kind, FieldError> {
-    if let Some(text) = string(attributes, KIND_ATTRIBUTE) {
+pub(crate) fn kind_of(span_kind: i32, attributes: &Picked<'_>, path: &dyn Display) -> Result<Kind, FieldError> {
+    if let Some(text) = attributes.string(Key::CausewayKind) {
         return text.parse().map_err(|err: crate::kind::UnknownKind| {
             FieldError::new(format!("{path}.attributes.{KIND_ATTRIBUTE}"), err.to_string())
         });
@@ -70,25 +186,33 @@ pub fn kind_of(span_kind: i32, attributes: &[KeyValue], path: &str) -> Result<Ki
     }
 }
 
-const HTTP_STATUS_KEYS: [&str; 2] = ["http.response.status_code", "http.status_code"];
-const GRPC_STATUS_KEY: &str = "rpc.grpc.status_code";
+const HTTP_STATUS_KEYS: [Key; 2] = [Key::HttpResponseStatusCode, Key::HttpStatusCode];
 
 /// HTTP status attribute, else gRPC status attribute (mapped to HTTP), else
 /// the span status: ERROR 500, OK 200, UNSET 200 on request/response kinds
 /// (OpenTelemetry leaves successful calls UNSET) and 0 ("not recorded")
 /// on the others.
-pub fn status_of(kind: Kind, attributes: &[KeyValue], span_status: Option<i32>, path: &str) -> Result<u16, FieldError> {
+pub(crate) fn status_of(
+    kind: Kind,
+    attributes: &Picked<'_>,
+    span_status: Option<i32>,
+    path: &dyn Display,
+) -> Result<u16, FieldError> {
     for key in HTTP_STATUS_KEYS {
-        let field = || format!("{path}.attributes.{key}");
-        if let Some(code) = integer(attributes, key).map_err(|err| FieldError::new(field(), err))? {
+        let field = || format!("{path}.attributes.{}", key.as_str());
+        if let Some(code) = attributes.integer(key).map_err(|err| FieldError::new(field(), err))? {
             return u16::try_from(code)
                 .ok()
                 .filter(|status| *status <= MAX_STATUS)
                 .ok_or_else(|| FieldError::new(field(), format!("{code} is not an HTTP status (0..={MAX_STATUS})")));
         }
     }
-    let grpc_field = || format!("{path}.attributes.{GRPC_STATUS_KEY}");
-    if let Some(code) = integer(attributes, GRPC_STATUS_KEY).map_err(|err| FieldError::new(grpc_field(), err))? {
+    let grpc_key = Key::RpcGrpcStatusCode;
+    let grpc_field = || format!("{path}.attributes.{}", grpc_key.as_str());
+    if let Some(code) = attributes
+        .integer(grpc_key)
+        .map_err(|err| FieldError::new(grpc_field(), err))?
+    {
         return grpc_to_http(code)
             .ok_or_else(|| FieldError::new(grpc_field(), format!("{code} is not a gRPC status code (0..=16)")));
     }
@@ -108,12 +232,15 @@ pub fn status_of(kind: Kind, attributes: &[KeyValue], span_status: Option<i32>, 
 
 /// `METHOD route` from the HTTP attributes (new or legacy conventions;
 /// a legacy `http.target` loses its query string), else the span name.
-pub fn operation_of(attributes: &[KeyValue], span_name: &str) -> Option<String> {
-    let method = first_string(attributes, &["http.request.method", "http.method"]);
-    let route = string(attributes, "http.route")
-        .or_else(|| string(attributes, "http.target").map(|target| target.split(['?', '#']).next().unwrap_or(target)));
+pub(crate) fn operation_of(attributes: &Picked<'_>, span_name: &str) -> Option<String> {
+    let method = attributes.first_string(&[Key::HttpRequestMethod, Key::HttpMethod]);
+    let route = attributes.string(Key::HttpRoute).or_else(|| {
+        attributes
+            .string(Key::HttpTarget)
+            .map(|target| target.split(['?', '#']).next().unwrap_or(target))
+    });
     match (method, route) {
-        (Some(method), Some(route)) => Some(format!("{method} {route}")),
+        (Some(method), Some(route)) => Some(crate::event::method_route(method, route)),
         _ => (!span_name.trim().is_empty()).then(|| span_name.to_owned()),
     }
 }
@@ -121,9 +248,11 @@ pub fn operation_of(attributes: &[KeyValue], span_name: &str) -> Option<String> 
 /// The callee of an outbound step: `peer.service`, else `server.address`,
 /// else the legacy `net.peer.name`. Inbound and internal spans have no
 /// peer (their `server.address` is the service itself).
-pub fn peer_of(kind: Kind, attributes: &[KeyValue]) -> Option<String> {
+pub(crate) fn peer_of(kind: Kind, attributes: &Picked<'_>) -> Option<String> {
     if !kind.is_outbound() {
         return None;
     }
-    first_string(attributes, &["peer.service", "server.address", "net.peer.name"]).map(str::to_owned)
+    attributes
+        .first_string(&[Key::PeerService, Key::ServerAddress, Key::NetPeerName])
+        .map(str::to_owned)
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::json_fields::JsonObject;
 use crate::error::FieldError;
-use crate::event::CausalEvent;
+use crate::event::{CausalEvent, method_route};
 use crate::ids::{CeId, TraceId};
 use crate::kind::Kind;
 use crate::limits::MAX_STATUS;
@@ -22,7 +22,7 @@ pub(crate) struct EnvelopeDefaults<'a> {
 /// sends webhooks as HTTP kinds, jobs as INTERNAL and gRPC calls as
 /// INTERNAL; other event types (`http_in`, `queue_publish`, `db_query`,
 /// `internal_task`…, or any future one) keep the `kind`.
-fn refined_kind(event_type: &str) -> Option<Kind> {
+pub(super) fn refined_kind(event_type: &str) -> Option<Kind> {
     match event_type {
         "webhook_in" => Some(Kind::WebhookIn),
         "webhook_out" => Some(Kind::WebhookOut),
@@ -42,16 +42,14 @@ fn is_grpc(event_type: Option<&str>) -> bool {
 /// The SDK's gRPC interceptors record status 0 when the call returned and
 /// 500 when it raised. 0 is gRPC's OK, so gRPC statuses 0..=16 are read
 /// as gRPC codes and mapped to HTTP; anything else is already HTTP-like.
-fn status_of(raw: u64, event_type: Option<&str>, field: String) -> Result<u16, FieldError> {
+/// `None` when over [`MAX_STATUS`].
+pub(super) fn status_of(raw: u64, event_type: Option<&str>) -> Option<u16> {
     if is_grpc(event_type)
         && let Some(http) = i64::try_from(raw).ok().and_then(grpc_to_http)
     {
-        return Ok(http);
+        return Some(http);
     }
-    u16::try_from(raw)
-        .ok()
-        .filter(|status| *status <= MAX_STATUS)
-        .ok_or_else(|| FieldError::over_limit(field, raw, MAX_STATUS.into(), "(status)"))
+    u16::try_from(raw).ok().filter(|status| *status <= MAX_STATUS)
 }
 
 fn id<T: std::str::FromStr<Err = crate::ids::IdParseError>>(
@@ -63,7 +61,7 @@ fn id<T: std::str::FromStr<Err = crate::ids::IdParseError>>(
         .map_err(|err: crate::ids::IdParseError| FieldError::new(event.path_of(key), err.to_string()))
 }
 
-fn non_empty(text: Option<&str>) -> Option<&str> {
+pub(super) fn non_empty(text: Option<&str>) -> Option<&str> {
     text.map(str::trim).filter(|text| !text.is_empty())
 }
 
@@ -79,7 +77,7 @@ fn operation_of(detail: Option<&JsonObject<'_>>, attrs: Option<&JsonObject<'_>>)
             None => non_empty(detail.str_opt("route_key")?),
         };
         match (method, route) {
-            (Some(method), Some(route)) => return Ok(Some(format!("{method} {route}"))),
+            (Some(method), Some(route)) => return Ok(Some(method_route(method, route))),
             (Some(only), None) | (None, Some(only)) => return Ok(Some(only.to_owned())),
             (None, None) => {}
         }
@@ -139,7 +137,9 @@ pub(crate) fn map_event(
         .map_err(|err: crate::kind::UnknownKind| FieldError::new(event.path_of("kind"), err.to_string()))?;
     let event_type = event.str_opt("event_type")?;
     let kind = event_type.and_then(refined_kind).unwrap_or(base_kind);
-    let status = status_of(event.u64_req("status")?, event_type, event.path_of("status"))?;
+    let raw_status = event.u64_req("status")?;
+    let status = status_of(raw_status, event_type)
+        .ok_or_else(|| FieldError::over_limit(event.path_of("status"), raw_status, MAX_STATUS.into(), "(status)"))?;
 
     let wall_ts_ns = event.u64_req("wall_ts_ns")?;
     let duration_ns = event.u64_req("duration_ns")?;

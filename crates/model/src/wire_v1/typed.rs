@@ -1,0 +1,231 @@
+//! The fast pass over an SDK batch: borrowed, typed structs read straight
+//! from the body, no JSON tree and no per-field path strings.
+//!
+//! Every known field is type-checked strictly (the precise decoder checks
+//! some `detail` members only when it reads them), so whatever this pass
+//! accepts the precise decoder accepts with the same result. Anything else,
+//! including a mapping rule it would break, makes this pass give up and the
+//! precise decoder name the field.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
+
+use super::event_map::{non_empty, refined_kind, status_of};
+use super::{SCHEMA_VERSION, SdkEnvelope};
+use crate::event::{CausalEvent, method_route};
+use crate::ids::{CeId, TraceId};
+use crate::kind::Kind;
+use crate::limits::{MAX_ENVELOPE_FIELD_LEN, MAX_ENVIRONMENT_LEN, MAX_EVENTS_PER_BATCH, MAX_SERVICE_LEN};
+use crate::typed_json::{self, Str, StrChecked, StrIfString, optional_members};
+use crate::validate::check_text;
+
+optional_members!(Batch {
+    schema_version: Str<'a>,
+    workspace_id: Str<'a>,
+    service_id: Str<'a>,
+    environment: Str<'a>,
+    flushed_at: u64,
+    capture_mode: Str<'a>,
+    sdk_telemetry: Telemetry<'a>,
+    events: MappedEvents,
+});
+
+optional_members!(Telemetry {
+    sdk_version: Str<'a>,
+    sdk_language: Str<'a>,
+    dropped_ce_count: u64,
+});
+
+optional_members!(
+    /// `sdk_version`, `event_class`, `captured_before_alert` and
+    /// `ring_buffer_seq` are read only to be type-checked.
+    #[allow(dead_code)]
+    Event {
+        ce_id: Str<'a>,
+        trace_id: Str<'a>,
+        parent_ce_id: Str<'a>,
+        service_id: Str<'a>,
+        kind: Str<'a>,
+        event_type: Str<'a>,
+        status: u64,
+        wall_ts_ns: u64,
+        duration_ns: u64,
+        sdk_version: StrChecked,
+        event_class: StrChecked,
+        captured_before_alert: bool,
+        ring_buffer_seq: u64,
+        detail: Detail<'a>,
+        event_attrs: EventAttrs<'a>,
+    }
+);
+
+optional_members!(Detail {
+    method: Str<'a>,
+    route_template: Str<'a>,
+    route_key: Str<'a>,
+    downstream: Downstream<'a>,
+});
+
+optional_members!(Downstream {
+    operation_name: Str<'a>,
+    service: Str<'a>,
+    edge_key: Str<'a>,
+});
+
+optional_members!(
+    /// Free-form: only a string `operation` is used, any other value is not.
+    EventAttrs { operation: StrIfString<'a> }
+);
+
+fn text<'s>(field: &'s Option<Str<'_>>) -> Option<&'s str> {
+    field.as_ref().map(|text| &*text.0)
+}
+
+/// An envelope string within its limit, owned for the envelope.
+fn envelope_text(field: &Option<Str<'_>>, max: usize) -> Option<Option<String>> {
+    match text(field) {
+        None => Some(None),
+        Some(value) => check_text("", value, max, false).ok().map(|()| Some(value.to_owned())),
+    }
+}
+
+fn envelope(batch: &Batch<'_>) -> Option<SdkEnvelope> {
+    let schema_version = text(&batch.schema_version)?;
+    if schema_version != SCHEMA_VERSION {
+        return None;
+    }
+    let (sdk_version, sdk_language, dropped_ce_count) = match &batch.sdk_telemetry {
+        Some(telemetry) => (
+            envelope_text(&telemetry.sdk_version, MAX_ENVELOPE_FIELD_LEN)?,
+            envelope_text(&telemetry.sdk_language, MAX_ENVELOPE_FIELD_LEN)?,
+            telemetry.dropped_ce_count,
+        ),
+        None => (None, None, None),
+    };
+    Some(SdkEnvelope {
+        schema_version: schema_version.to_owned(),
+        workspace_id: envelope_text(&batch.workspace_id, MAX_ENVELOPE_FIELD_LEN)?.unwrap_or_default(),
+        service_id: envelope_text(&batch.service_id, MAX_SERVICE_LEN)?.unwrap_or_default(),
+        environment: envelope_text(&batch.environment, MAX_ENVIRONMENT_LEN)?
+            .filter(|environment| !environment.trim().is_empty()),
+        flushed_at_unix_ns: batch.flushed_at,
+        capture_mode: envelope_text(&batch.capture_mode, MAX_ENVELOPE_FIELD_LEN)?,
+        sdk_version,
+        sdk_language,
+        dropped_ce_count,
+    })
+}
+
+/// The precise decoder's operation rule (see `event_map::operation_of`).
+fn operation_of(detail: Option<&Detail<'_>>, attrs: Option<&EventAttrs<'_>>) -> Option<String> {
+    if let Some(detail) = detail {
+        let method = non_empty(text(&detail.method));
+        let route = non_empty(text(&detail.route_template)).or_else(|| non_empty(text(&detail.route_key)));
+        match (method, route) {
+            (Some(method), Some(route)) => return Some(method_route(method, route)),
+            (Some(only), None) | (None, Some(only)) => return Some(only.to_owned()),
+            (None, None) => {}
+        }
+        if let Some(downstream) = &detail.downstream
+            && let Some(name) = non_empty(text(&downstream.operation_name))
+        {
+            return Some(name.to_owned());
+        }
+    }
+    let operation: Option<&Cow<'_, str>> = attrs?.operation.as_ref()?.0.as_ref();
+    non_empty(operation.map(|text| &**text)).map(str::to_owned)
+}
+
+/// The precise decoder's peer rule (see `event_map::peer_of`).
+fn peer_of(detail: Option<&Detail<'_>>) -> Option<String> {
+    let downstream = detail?.downstream.as_ref()?;
+    if let Some(service) = non_empty(text(&downstream.service)) {
+        return Some(service.to_owned());
+    }
+    non_empty(text(&downstream.edge_key))
+        .filter(|edge| !matches!(*edge, "unknown" | "local"))
+        .map(str::to_owned)
+}
+
+/// One event mapped as soon as it is read, so no list of raw events is
+/// kept. What the envelope contributes (tenant, default service,
+/// environment) is filled in once the whole batch is read: the envelope's
+/// members may follow `events`. An empty service stands for the
+/// envelope's (a service of the event's own is never empty).
+fn map_event(event: &Event<'_>) -> Option<CausalEvent> {
+    let ce_id: CeId = text(&event.ce_id)?.parse().ok()?;
+    let trace_id: TraceId = text(&event.trace_id)?.parse().ok()?;
+    let parent_ce_id = match non_empty(text(&event.parent_ce_id)) {
+        Some(parent) => Some(parent.parse::<CeId>().ok()?),
+        None => None,
+    };
+    let service = non_empty(text(&event.service_id));
+    let base_kind: Kind = text(&event.kind)?.parse().ok()?;
+    let event_type = text(&event.event_type);
+    let kind = event_type.and_then(refined_kind).unwrap_or(base_kind);
+    let status = status_of(event.status?, event_type)?;
+    let duration_ns = event.duration_ns?;
+    let start_unix_ns = event.wall_ts_ns?.checked_sub(duration_ns)?;
+    let detail = event.detail.as_ref();
+    let attrs = event.event_attrs.as_ref();
+    Some(CausalEvent {
+        tenant_id: String::new(),
+        trace_id,
+        ce_id,
+        parent_ce_id,
+        service: service.map(str::to_owned).unwrap_or_default(),
+        kind,
+        status,
+        start_unix_ns,
+        duration_ns,
+        operation: operation_of(detail, attrs),
+        peer: peer_of(detail),
+        environment: None,
+    })
+}
+
+/// The `events` array, each event mapped as it is read; an event the fast
+/// pass cannot map fails the pass (the precise decoder names the field).
+#[derive(Default)]
+pub(crate) struct MappedEvents(Vec<CausalEvent>);
+
+impl<'de> Deserialize<'de> for MappedEvents {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EventsVisitor;
+        impl<'de> Visitor<'de> for EventsVisitor {
+            type Value = MappedEvents;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of events")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MappedEvents, A::Error> {
+                let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(event) = seq.next_element::<Event<'de>>()? {
+                    if events.len() == MAX_EVENTS_PER_BATCH {
+                        return Err(A::Error::custom("too many events"));
+                    }
+                    events.push(map_event(&event).ok_or_else(|| A::Error::custom("left to the precise pass"))?);
+                }
+                Ok(MappedEvents(events))
+            }
+        }
+        deserializer.deserialize_seq(EventsVisitor)
+    }
+}
+
+/// The batch's envelope and events, not yet validated; `None` when the
+/// precise decoder must run (anything unusual, and every error).
+pub(crate) fn decode(body: &[u8], tenant_id: &str) -> Option<(SdkEnvelope, Vec<CausalEvent>)> {
+    let batch = typed_json::from_body::<Batch<'_>>(body)?;
+    let envelope = envelope(&batch)?;
+    let MappedEvents(mut events) = batch.events?;
+    for event in &mut events {
+        event.tenant_id = tenant_id.to_owned();
+        if event.service.is_empty() {
+            event.service.clone_from(&envelope.service_id);
+        }
+        event.environment.clone_from(&envelope.environment);
+    }
+    Some((envelope, events))
+}
