@@ -26,6 +26,19 @@ pub fn encode_ce_batch(events: &[CausalEvent]) -> Vec<u8> {
     buf
 }
 
+/// Bytes one event adds to an encoded `CeBatch` (its field tag, length and
+/// message): what a caller splitting events across batches by size counts.
+pub fn ce_batch_event_len(event: &CausalEvent) -> usize {
+    delimited_len(EVENTS, event_len(event))
+}
+
+/// Appends one event as a `causeway.v1.CausalEvent` message (not length
+/// delimited), byte for byte what prost writes for it.
+pub fn encode_causal_event(event: &CausalEvent, buf: &mut Vec<u8>) {
+    buf.reserve(event_len(event));
+    encode_event(event, buf);
+}
+
 // Field numbers of `causeway.v1.CeBatch` and `causeway.v1.CausalEvent`.
 const EVENTS: u32 = 1;
 const TENANT_ID: u32 = 1;

@@ -79,10 +79,15 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     if let Some(verify) = &report.verify
         && verify.missing_ces > 0
     {
+        // A windower still catching up looks the same from here: say how
+        // to tell the two apart.
         bail!(
-            "{} of {} acknowledged CEs are missing from the window (e.g. {})",
+            "{} of {} acknowledged CEs are missing from the window after {:.0}s of reading (e.g. {}); \
+             if the windower is still behind (its causeway_windower_events_written_total below the \
+             gateway's causeway_gateway_events_accepted_total), raise --verify-timeout",
             verify.missing_ces,
             verify.checked_ces,
+            verify.seconds,
             verify.missing_examples.join(", ")
         );
     }

@@ -8,12 +8,8 @@
 use std::collections::BTreeMap;
 
 use causeway_bus::{Record, headers};
-use causeway_model::proto::v1;
+use causeway_model::ce_batch::{ce_batch_event_len, encode_ce_batch};
 use causeway_model::{CausalEvent, TraceId};
-use prost::Message;
-
-/// Tag byte of `CeBatch.events` (field 1, length-delimited).
-const EVENTS_TAG_BYTES: usize = 1;
 
 /// Bytes the headers add to every record.
 fn header_bytes() -> usize {
@@ -25,12 +21,9 @@ fn header_bytes() -> usize {
 /// stay within `max_record_bytes` unless a single event alone is larger
 /// (the config's lower bound rules that out).
 pub(crate) fn trace_records(tenant_id: &str, events: Vec<CausalEvent>, max_record_bytes: usize) -> Vec<Record> {
-    let mut by_trace: BTreeMap<TraceId, Vec<v1::CausalEvent>> = BTreeMap::new();
-    for event in &events {
-        by_trace
-            .entry(event.trace_id)
-            .or_default()
-            .push(v1::CausalEvent::from(event));
+    let mut by_trace: BTreeMap<TraceId, Vec<CausalEvent>> = BTreeMap::new();
+    for event in events {
+        by_trace.entry(event.trace_id).or_default().push(event);
     }
     let mut records = Vec::with_capacity(by_trace.len());
     for (trace_id, events) in by_trace {
@@ -38,7 +31,7 @@ pub(crate) fn trace_records(tenant_id: &str, events: Vec<CausalEvent>, max_recor
         let budget = max_record_bytes.saturating_sub(key.len() + header_bytes());
         for chunk in split_by_size(events, budget) {
             records.push(
-                Record::new(key.clone(), v1::CeBatch { events: chunk }.encode_to_vec())
+                Record::new(key.clone(), encode_ce_batch(&chunk))
                     .with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH)
                     .with_header(headers::SCHEMA_VERSION, headers::SCHEMA_V1),
             );
@@ -47,20 +40,14 @@ pub(crate) fn trace_records(tenant_id: &str, events: Vec<CausalEvent>, max_recor
     records
 }
 
-/// Bytes one event adds to an encoded `CeBatch`.
-fn field_bytes(event: &v1::CausalEvent) -> usize {
-    let len = event.encoded_len();
-    EVENTS_TAG_BYTES + prost::encoding::length_delimiter_len(len) + len
-}
-
 /// Cuts `events`, in order, into runs whose encoded `CeBatch` is at most
 /// `budget` bytes; a run always holds at least one event.
-fn split_by_size(events: Vec<v1::CausalEvent>, budget: usize) -> Vec<Vec<v1::CausalEvent>> {
+fn split_by_size(events: Vec<CausalEvent>, budget: usize) -> Vec<Vec<CausalEvent>> {
     let mut runs = Vec::new();
     let mut run = Vec::new();
     let mut run_bytes = 0;
     for event in events {
-        let bytes = field_bytes(&event);
+        let bytes = ce_batch_event_len(&event);
         if !run.is_empty() && run_bytes + bytes > budget {
             runs.push(std::mem::take(&mut run));
             run_bytes = 0;
@@ -129,11 +116,13 @@ mod tests {
     /// The byte count the splitter adds up is the encoder's own.
     #[test]
     fn field_sizes_add_up_to_the_encoded_batch() {
-        let events: Vec<v1::CausalEvent> = (0..300)
-            .map(|n| v1::CausalEvent::from(&event(1, n, usize::from(n))))
-            .collect();
-        let summed: usize = events.iter().map(field_bytes).sum();
-        assert_eq!(summed, v1::CeBatch { events }.encode_to_vec().len());
+        use causeway_model::proto::v1;
+        use prost::Message;
+        let events: Vec<CausalEvent> = (0..300).map(|n| event(1, n, usize::from(n))).collect();
+        let summed: usize = events.iter().map(ce_batch_event_len).sum();
+        let prost_events = events.iter().map(v1::CausalEvent::from).collect();
+        assert_eq!(summed, v1::CeBatch { events: prost_events }.encode_to_vec().len());
+        assert_eq!(summed, encode_ce_batch(&events).len());
     }
 
     /// Every record stays within the limit, the trace's events come back

@@ -14,10 +14,9 @@ fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
 }
 
 pub fn encode_event(event: &CausalEvent, expires_at_ns: u64) -> Vec<u8> {
-    let proto = v1::CausalEvent::from(event);
-    let mut out = Vec::with_capacity(8 + proto.encoded_len());
+    let mut out = Vec::with_capacity(8 + 256);
     out.extend_from_slice(&expires_at_ns.to_be_bytes());
-    out.extend_from_slice(&proto.encode_to_vec());
+    causeway_model::ce_batch::encode_causal_event(event, &mut out);
     out
 }
 
