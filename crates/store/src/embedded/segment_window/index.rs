@@ -46,7 +46,11 @@ pub struct TenantIndex {
     by_service: BTreeSet<(u32, u64, TraceId, CeId)>,
     failures: BTreeSet<(u64, TraceId, CeId)>,
     activity: BTreeMap<(u64, u32), Activity>,
-    expiry: BTreeSet<(u64, TraceId, CeId)>,
+    /// Per expiry time, the events written with it: a batch shares one
+    /// expiry, so this is one list append per event rather than a tree
+    /// insert. An event whose expiry moved later is in two lists; the
+    /// earlier one is recognised as stale (it no longer matches) and skipped.
+    expiry: BTreeMap<u64, Vec<Key>>,
 }
 
 /// What a write must do for one event.
@@ -86,8 +90,7 @@ impl TenantIndex {
         let key = (event.trace_id, event.ce_id);
         if let Some(meta) = self.events.get_mut(&key) {
             if meta.expires_at < expires_at {
-                self.expiry.remove(&(meta.expires_at, key.0, key.1));
-                self.expiry.insert((expires_at, key.0, key.1));
+                self.expiry.entry(expires_at).or_default().push(key);
                 meta.expires_at = expires_at;
                 meta.loc = loc;
             }
@@ -105,7 +108,7 @@ impl TenantIndex {
         self.events.insert(key, meta);
         self.by_time.insert((meta.start, key.0, key.1));
         self.by_service.insert((service, meta.start, key.0, key.1));
-        self.expiry.insert((expires_at, key.0, key.1));
+        self.expiry.entry(expires_at).or_default().push(key);
         let counter = self.activity.entry((meta.start / 1_000_000_000, service)).or_default();
         counter.events += 1;
         if meta.failed {
@@ -117,15 +120,27 @@ impl TenantIndex {
 
     /// Removes every event that expired at or before `now`; returns how many.
     pub fn expire(&mut self, now: u64) -> u64 {
-        let due: Vec<(u64, TraceId, CeId)> = self.expiry.range(..=(now, MAX_TRACE, MAX_CE)).copied().collect();
-        for entry in &due {
-            self.expiry.remove(entry);
-            let key = (entry.1, entry.2);
-            if let Some(meta) = self.events.remove(&key) {
-                self.remove_indexes(key, &meta);
+        let due = match now.checked_add(1) {
+            Some(after) => {
+                let later = self.expiry.split_off(&after);
+                std::mem::replace(&mut self.expiry, later)
+            }
+            None => std::mem::take(&mut self.expiry),
+        };
+        let mut removed = 0;
+        for (expires_at, keys) in due {
+            for key in keys {
+                // A stale entry: the event's expiry moved later.
+                if self.events.get(&key).is_none_or(|meta| meta.expires_at != expires_at) {
+                    continue;
+                }
+                if let Some(meta) = self.events.remove(&key) {
+                    self.remove_indexes(key, &meta);
+                    removed += 1;
+                }
             }
         }
-        due.len() as u64
+        removed
     }
 
     fn remove_indexes(&mut self, key: Key, meta: &Meta) {
