@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod integrations;
+pub mod secret;
 pub mod secret_url;
 pub mod shutdown;
 pub mod supervise;

@@ -5,6 +5,7 @@
 use causeway_assembler::AssemblerConfig;
 use causeway_gateway::GatewayConfig;
 use causeway_runtime::config::Validate;
+use causeway_runtime::secret::Secret;
 use causeway_runtime::secret_url::SecretUrl;
 use causeway_runtime::tenants::TenantConfig;
 use causeway_windower::WindowerConfig;
@@ -28,7 +29,8 @@ pub struct CausewayConfig {
     /// `/live`, `/ready`, `/metrics`.
     pub admin_addr: String,
     /// Creates a tenant `dev` with this API key (for scripts and tests).
-    pub dev_api_key: Option<String>,
+    /// Shown as `***` in Debug output.
+    pub dev_api_key: Option<Secret>,
     /// `text` or `json`.
     pub log_format: String,
     /// How long a graceful shutdown may take before the process exits.
@@ -115,7 +117,7 @@ impl Validate for CausewayConfig {
         if self.topics.ce_partitions == 0 || self.topics.alert_partitions == 0 {
             errors.push("topics.ce_partitions, topics.alert_partitions: must be above 0".to_owned());
         }
-        if self.dev_api_key.as_deref().is_some_and(|key| key.len() < 16) {
+        if self.dev_api_key.as_ref().is_some_and(|key| key.expose().len() < 16) {
             errors.push("dev_api_key: must be at least 16 characters".to_owned());
         }
         if self.shutdown_deadline_seconds
@@ -148,11 +150,16 @@ mod tests {
                 "CAUSEWAY_STORE".to_owned(),
                 "scylla://admin:pa55word@n1/causeway".to_owned(),
             ),
+            ("CAUSEWAY_DEV_API_KEY".to_owned(), "devkey-s3cretvalue-0123".to_owned()),
         ];
         let config: CausewayConfig = causeway_runtime::config::load(None, env).expect("load");
         assert!(config.bus.expose().contains("hunter2"));
+        assert_eq!(
+            config.dev_api_key.as_ref().map(Secret::expose),
+            Some("devkey-s3cretvalue-0123")
+        );
         for shown in [format!("{config:?}"), format!("{config:#?}"), config.bus.to_string()] {
-            for secret in ["hunter2", "k3ypass", "pa55word"] {
+            for secret in ["hunter2", "k3ypass", "pa55word", "s3cretvalue"] {
                 assert!(!shown.contains(secret), "{secret} in {shown}");
             }
         }

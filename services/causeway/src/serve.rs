@@ -100,7 +100,7 @@ fn prepare(
     // generated key kept in the data dir.
     let mut new_dev_key = None;
     let dev_key = match (&config.dev_api_key, standalone && config.tenants.is_empty()) {
-        (Some(key), _) => Some(key.clone()),
+        (Some(key), _) => Some(key.expose().to_owned()),
         (None, true) => {
             let (key, created) = dev_key::load_or_create(&data)?;
             if created {

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use causeway_runtime::secret::Secret;
 use causeway_runtime::secret_url::SecretUrl;
 use causeway_runtime::tenants::TenantRegistry;
 use tokio::sync::oneshot;
@@ -40,13 +41,16 @@ impl Standalone {
             http_addr: "127.0.0.1:0".to_owned(),
             grpc_addr: "127.0.0.1:0".to_owned(),
             admin_addr: "127.0.0.1:0".to_owned(),
-            dev_api_key: Some(api_key.to_owned()),
+            dev_api_key: Some(Secret::new(api_key)),
             ..CausewayConfig::default()
         };
         tweak(&mut config);
         let errors = causeway_runtime::config::Validate::validate(&config);
         anyhow::ensure!(errors.is_empty(), "invalid test config: {}", errors.join("; "));
-        let tenants = Arc::new(TenantRegistry::new(&config.tenants, config.dev_api_key.as_deref())?);
+        let tenants = Arc::new(TenantRegistry::new(
+            &config.tenants,
+            config.dev_api_key.as_ref().map(Secret::expose),
+        )?);
         let bus_url = SecretUrl::new(format!("embedded://{}", data_dir.join("bus").display()));
         let store_url = SecretUrl::new(format!("embedded://{}", data_dir.join("store").display()));
         let all = BTreeSet::from([Target::Gateway, Target::Windower, Target::Assembler]);
