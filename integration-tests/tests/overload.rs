@@ -7,9 +7,10 @@
 //! CE it acknowledged is read back from the window.
 //!
 //! The overload lasts 60 s (`CAUSEWAY_OVERLOAD_SECONDS`) or as long as
-//! loadgen can encode up front at the doubled rate, whichever is shorter:
-//! encoding on the fly would take the machine's cores from the server and
-//! cap the offered load. The 60 s run at full speed is a documented command
+//! loadgen can encode up front at the doubled rate (up to 1.5M CEs of OTLP
+//! protobuf, the cheapest to generate), whichever is shorter: encoding on
+//! the fly would take the machine's cores from the server and cap the
+//! offered load. The 60 s run at full speed is a documented command
 //! (docs/reliability.md) with release builds in separate processes.
 
 // Its SIGKILL helper and broker lookups are not used here.
@@ -26,9 +27,9 @@ use clap::Parser;
 use kafka_support::{Process, causeway_binary};
 
 const DEFAULT_SECONDS: u64 = 60;
-/// The most CEs a run may hold for loadgen to encode them all up front (its
-/// limit is 400,000).
-const PREBUILD_CES: u64 = 390_000;
+/// The most CEs the overload run holds for loadgen to encode them all up
+/// front (`--prebuild-max-ces`): ~300 MB of requests.
+const PREBUILD_CES: u64 = 1_500_000;
 /// How much the server's resident memory may grow under overload.
 const MAX_GROWTH_BYTES: u64 = 512 * 1024 * 1024;
 /// The slowest acknowledgement allowed at the 99th percentile.
@@ -51,7 +52,7 @@ fn flags(target: &str, rest: &[&str]) -> Vec<String> {
         "--target",
         target,
         "--protocol",
-        "sdk-json",
+        "otlp-http",
         "--batch",
         "500",
         "--services",
@@ -110,6 +111,7 @@ async fn twice_the_sustainable_load_is_refused_retryably_with_bounded_memory_and
     // A run loadgen can encode before its clock starts: encoding on the fly
     // would take the 2 cores from the server and cap the offered load.
     let seconds = seconds.min(PREBUILD_CES / rate.max(1)).max(3);
+    let prebuild = (rate * seconds).max(PREBUILD_CES).to_string();
     let rate_text = rate.to_string();
     let duration = format!("{seconds}s");
     let overload = drive(
@@ -122,6 +124,8 @@ async fn twice_the_sustainable_load_is_refused_retryably_with_bounded_memory_and
                 &duration,
                 "--concurrency",
                 "256",
+                "--prebuild-max-ces",
+                &prebuild,
                 "--verify",
                 "--verify-timeout",
                 "120s",

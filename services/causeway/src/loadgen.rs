@@ -34,11 +34,6 @@ pub use verify::VerifyReport;
 use crate::demo::rng::Rng;
 use crate::demo::topology::Reporting;
 
-/// Runs up to this many CEs are encoded in full before the clock starts
-/// (a few hundred MB of SDK JSON at most); larger or open-ended runs are
-/// encoded by a thread of their own while they go.
-const PREBUILD_MAX_CES: u64 = 400_000;
-
 /// The result of one run; `--json` prints it as is.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -108,7 +103,9 @@ pub async fn drive(args: LoadgenArgs, progress: bool) -> anyhow::Result<Report> 
     let mut batcher = Batcher::new(traffic, plan.protocol, plan.batch);
     let sender = Sender::connect(plan.protocol, &plan.target, &key).await?;
 
-    let planned = plan.planned_ces().filter(|&ces| ces <= PREBUILD_MAX_CES);
+    // Runs up to `--prebuild-max-ces` are encoded in full before the clock
+    // starts; larger or open-ended runs by a thread of their own as they go.
+    let planned = plan.planned_ces().filter(|&ces| ces <= plan.prebuild_max_ces);
     let source = match planned {
         Some(ces) => {
             let built_at = causeway_runtime::clock::now_unix_ns();

@@ -84,6 +84,12 @@ pub struct LoadgenArgs {
     /// Seed for reproducible traffic [default: random].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Runs of at most this many CEs (by --ces, or --rate times --duration) are encoded in full
+    /// before the clock starts; larger or open-ended runs are encoded while they go, which takes
+    /// CPU from a server on the same machine. Memory: ~200 B per CE of OTLP protobuf, ~400 B of
+    /// SDK JSON.
+    #[arg(long, default_value_t = 400_000)]
+    pub prebuild_max_ces: u64,
     /// Read every acknowledged trace back through the read API and report missing CEs (non-zero exit if any).
     #[arg(long)]
     pub verify: bool,
@@ -114,6 +120,7 @@ pub struct Plan {
     pub concurrency: usize,
     pub failure_per_mille: u64,
     pub attempts: u32,
+    pub prebuild_max_ces: u64,
 }
 
 const DEFAULT_DURATION: Duration = Duration::from_secs(10);
@@ -147,6 +154,7 @@ impl LoadgenArgs {
             concurrency: self.concurrency as usize,
             failure_per_mille: (self.failure_rate * 1000.0).round() as u64,
             attempts: self.attempts,
+            prebuild_max_ces: self.prebuild_max_ces,
         })
     }
 }
