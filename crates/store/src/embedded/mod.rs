@@ -1,6 +1,8 @@
-//! The embedded store: one redb database file under a directory, holding
-//! the window, artifacts, alert states, usage and topology. redb was chosen
-//! by measurement (benches/engine_choice.rs, docs/embedded-storage.md).
+//! The embedded store in one directory: the window's events in append-only
+//! segment files with in-memory indexes (`segment_window`), and one redb
+//! database for notices, the windower's progress, artifacts, alert states,
+//! usage and topology. Both were chosen by measurement
+//! (docs/embedded-storage.md).
 
 mod artifacts;
 mod codec;
@@ -21,12 +23,12 @@ use crate::api::StoreError;
 
 type TableDef = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
-// The window's events live in segment files (`segment_window`); these are
-// the earlier layouts' window tables, dropped at open (the window is a few
-// minutes of data and refills), and the edge counters nothing wrote.
+// The window's events live in segment files (`segment_window`), not in
+// tables.
 /// `(topic, partition)` → next offset written.
 const PROGRESS: TableDef = TableDefinition::new("window_progress");
-/// Tables of earlier layouts, removed at open.
+/// Tables of earlier layouts, removed at open: the window's (the window is
+/// a few minutes of data and refills) and the edge counters nothing wrote.
 const RETIRED_TABLES: [&str; 13] = [
     "events",
     "events_by_time",
