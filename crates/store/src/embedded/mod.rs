@@ -180,9 +180,29 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || work(&db))
-            .await
-            .map_err(|err| engine_error("store task failed", err))?
+        off_runtime(Arc::clone(&self.db), work).await
     }
+
+    /// Runs blocking window work (file reads and writes) off the async
+    /// runtime's threads.
+    async fn on_window<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&SegmentWindow) -> Result<T, StoreError> + Send + 'static,
+    {
+        off_runtime(Arc::clone(&self.window), work).await
+    }
+}
+
+/// Runs `work` on `part` (the database or the window) on tokio's blocking
+/// pool.
+async fn off_runtime<P, T, F>(part: Arc<P>, work: F) -> Result<T, StoreError>
+where
+    P: Send + Sync + 'static,
+    T: Send + 'static,
+    F: FnOnce(&P) -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || work(&part))
+        .await
+        .map_err(|err| engine_error("store task failed", err))?
 }

@@ -6,25 +6,9 @@ use async_trait::async_trait;
 use causeway_model::{CausalEvent, TraceId};
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::segment_window::SegmentWindow;
 use super::window_write::{expire_notices_txn, put_progress_txn};
 use super::{EmbeddedStore, NOTICE_EXPIRY, NOTICES, PROGRESS, codec, engine_error, keys, open, put, read_err};
 use crate::api::{FailureRef, PartitionProgress, ServiceActivity, ServiceNotice, StoreError, WindowStore};
-
-impl EmbeddedStore {
-    /// Runs blocking window work (file reads and writes) off the async
-    /// runtime's threads.
-    async fn on_window<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&SegmentWindow) -> Result<T, StoreError> + Send + 'static,
-    {
-        let window = std::sync::Arc::clone(&self.window);
-        tokio::task::spawn_blocking(move || work(&window))
-            .await
-            .map_err(|err| engine_error("window task failed", err))?
-    }
-}
 
 #[async_trait]
 impl WindowStore for EmbeddedStore {

@@ -33,6 +33,18 @@ impl std::fmt::Debug for SegmentWindow {
     }
 }
 
+/// Indexes a stored event under its tenant, creating the tenant's index on
+/// its first event (the id is copied only then).
+fn index_event(tenants: &mut HashMap<String, TenantIndex>, event: &CausalEvent, loc: Loc, expires_at: u64) {
+    match tenants.get_mut(event.tenant_id.as_str()) {
+        Some(index) => index.insert(event, loc, expires_at),
+        None => tenants
+            .entry(event.tenant_id.clone())
+            .or_default()
+            .insert(event, loc, expires_at),
+    }
+}
+
 fn lock_error() -> StoreError {
     StoreError::Fatal("window index lock poisoned".to_owned())
 }
@@ -42,16 +54,10 @@ impl SegmentWindow {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let mut tenants: HashMap<String, TenantIndex> = HashMap::new();
         let mut corrupt = 0u64;
-        // What an earlier expiry pass removed stays removed.
-        let watermark = segments::read_watermark(dir)?;
         let segments = Segments::open(dir, |loc, payload| {
             let decoded = codec::event_expiry(payload).and_then(|expiry| Ok((expiry, codec::decode_event(payload)?)));
             match decoded {
-                Ok((expires_at, _)) if expires_at <= watermark => {}
-                Ok((expires_at, event)) => tenants
-                    .entry(event.tenant_id.clone())
-                    .or_default()
-                    .insert(&event, loc, expires_at),
+                Ok((expires_at, event)) => index_event(&mut tenants, &event, loc, expires_at),
                 Err(_) => corrupt += 1,
             }
         })?;
@@ -128,13 +134,7 @@ impl SegmentWindow {
                 offset: base + offset,
                 len,
             };
-            match tenants.get_mut(event.tenant_id.as_str()) {
-                Some(index) => index.insert(event, loc, expires_at),
-                None => tenants
-                    .entry(event.tenant_id.clone())
-                    .or_default()
-                    .insert(event, loc, expires_at),
-            }
+            index_event(&mut tenants, event, loc, expires_at);
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::api::StoreError;
@@ -50,6 +51,8 @@ struct Segment {
 pub struct Segments {
     dir: PathBuf,
     files: Mutex<BTreeMap<u64, Segment>>,
+    /// The highest `now` expiry ran with, as in `WATERMARK_FILE`.
+    expired_through: AtomicU64,
 }
 
 pub fn bucket_of(expires_at: u64) -> u64 {
@@ -74,8 +77,9 @@ pub fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
 }
 
 impl Segments {
-    /// Opens the directory (creating it) and hands every intact record of
-    /// every segment not wholly expired to `visit`, cutting torn tails.
+    /// Opens the directory (creating it) and hands every intact record
+    /// that expires after the last expiry pass to `visit`, cutting torn
+    /// tails: what an expiry pass removed stays removed.
     pub fn open(dir: &Path, mut visit: impl FnMut(Loc, &[u8])) -> Result<Self, StoreError> {
         let watermark = read_watermark(dir)?;
         let mut files = BTreeMap::new();
@@ -98,7 +102,14 @@ impl Segments {
                 .append(true)
                 .open(&path)
                 .map_err(|err| io_error("opening a segment", err))?;
-            let len = replay(&file, bucket, &mut visit)?;
+            let len = replay(&file, bucket, &mut |loc, payload: &[u8]| {
+                let expired = payload
+                    .first_chunk::<8>()
+                    .is_some_and(|expiry| u64::from_be_bytes(*expiry) <= watermark);
+                if !expired {
+                    visit(loc, payload);
+                }
+            })?;
             files.insert(
                 bucket,
                 Segment {
@@ -110,7 +121,12 @@ impl Segments {
         Ok(Self {
             dir: dir.to_owned(),
             files: Mutex::new(files),
+            expired_through: AtomicU64::new(watermark),
         })
+    }
+
+    fn path(&self, bucket: u64) -> PathBuf {
+        self.dir.join(format!("{bucket:020}{SUFFIX}"))
     }
 
     fn files(&self) -> MutexGuard<'_, BTreeMap<u64, Segment>> {
@@ -126,12 +142,11 @@ impl Segments {
         let segment = match files.entry(bucket) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
-                let path = self.dir.join(format!("{bucket:020}{SUFFIX}"));
                 let file = OpenOptions::new()
                     .read(true)
                     .append(true)
                     .create(true)
-                    .open(&path)
+                    .open(self.path(bucket))
                     .map_err(|err| io_error("creating a segment", err))?;
                 // The new name must survive a crash as well as its contents.
                 File::open(&self.dir)
@@ -216,7 +231,9 @@ impl Segments {
     /// Records that expiry ran through `now` and deletes every segment all
     /// of whose events have expired by then.
     pub fn expire_through(&self, now: u64) -> Result<(), StoreError> {
-        write_watermark(&self.dir, now)?;
+        if self.expired_through.fetch_max(now, Ordering::Relaxed) < now {
+            write_watermark(&self.dir, now)?;
+        }
         let mut files = self.files();
         let due: Vec<u64> = files
             .keys()
@@ -225,8 +242,7 @@ impl Segments {
             .collect();
         for bucket in due {
             files.remove(&bucket);
-            let path = self.dir.join(format!("{bucket:020}{SUFFIX}"));
-            fs::remove_file(&path).map_err(|err| io_error("deleting an expired segment", err))?;
+            fs::remove_file(self.path(bucket)).map_err(|err| io_error("deleting an expired segment", err))?;
         }
         Ok(())
     }
@@ -277,7 +293,7 @@ fn replay(file: &File, bucket: u64, visit: &mut impl FnMut(Loc, &[u8])) -> Resul
 
 /// The highest `now` expiry ran with in `dir` (0 before the first pass),
 /// creating the directory.
-pub fn read_watermark(dir: &Path) -> Result<u64, StoreError> {
+fn read_watermark(dir: &Path) -> Result<u64, StoreError> {
     fs::create_dir_all(dir).map_err(|err| io_error("creating the directory", err))?;
     match fs::read(dir.join(WATERMARK_FILE)) {
         Ok(bytes) => Ok(<[u8; 8]>::try_from(bytes.as_slice()).map_or(0, u64::from_be_bytes)),
@@ -286,13 +302,10 @@ pub fn read_watermark(dir: &Path) -> Result<u64, StoreError> {
     }
 }
 
-/// Raises the watermark (never lowers it). Written by rename; not fsync'd:
-/// losing it only lets a restart show already-expired events until the
-/// next expiry pass.
+/// Records a higher watermark (the caller never passes a lower one).
+/// Written by rename; not fsync'd: losing it only lets a restart show
+/// already-expired events until the next expiry pass.
 fn write_watermark(dir: &Path, now: u64) -> Result<(), StoreError> {
-    if read_watermark(dir)? >= now {
-        return Ok(());
-    }
     let tmp = dir.join(format!("{WATERMARK_FILE}.tmp"));
     fs::write(&tmp, now.to_be_bytes()).map_err(|err| io_error("writing the expiry watermark", err))?;
     fs::rename(&tmp, dir.join(WATERMARK_FILE)).map_err(|err| io_error("writing the expiry watermark", err))
