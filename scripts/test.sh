@@ -9,6 +9,10 @@ cd "$repo"
 
 step() { printf '\n== %s\n' "$*"; }
 
+# One full build per run: incremental state would only add gigabytes to
+# target/ (a developer's own `cargo test` keeps it).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 step "python test environment (real incidentary and OpenTelemetry SDKs)"
 CAUSEWAY_TEST_PYTHON="$(scripts/python-env.sh)"
 export CAUSEWAY_TEST_PYTHON
