@@ -4,12 +4,14 @@
 //! what was acknowledged, what was refused and why, the rate and the
 //! acknowledgement latency. `--verify` reads every acknowledged trace
 //! back; `--report-server-cpu` divides the server's CPU time by the CEs it
-//! acknowledged. Requests are encoded before the clock starts whenever the
-//! run's size is known, so the generator stays off the server's cores.
+//! acknowledged. Requests are encoded before the clock starts (the whole run,
+//! or a pool sent round after round with fresh ids and times), so the
+//! generator stays off the server's cores.
 
 pub mod args;
 mod driver;
 mod payload;
+mod recycle;
 mod sender;
 mod server_cpu;
 mod stats;
@@ -25,6 +27,7 @@ use serde::Serialize;
 pub use args::{LoadgenArgs, Protocol};
 use driver::Source;
 use payload::Batcher;
+use recycle::{Recycler, Template};
 use sender::Sender;
 pub use server_cpu::ServerCpu;
 pub use stats::Latency;
@@ -44,7 +47,10 @@ pub struct Report {
     pub services: usize,
     /// CEs per second asked for; `None` with `--max`.
     pub rate: Option<u64>,
+    /// Whether the whole run was encoded before it started.
     pub prebuilt: bool,
+    /// Otherwise, the CEs of the pool sent round after round.
+    pub pool_ces: Option<u64>,
     pub sent_ces: u64,
     pub acked_ces: u64,
     pub rejected_ces: u64,
@@ -104,32 +110,45 @@ pub async fn drive(args: LoadgenArgs, progress: bool) -> anyhow::Result<Report> 
     let sender = Sender::connect(plan.protocol, &plan.target, &key).await?;
 
     // Runs up to `--prebuild-max-ces` are encoded in full before the clock
-    // starts; larger or open-ended runs by a thread of their own as they go.
-    let planned = plan.planned_ces().filter(|&ces| ces <= plan.prebuild_max_ces);
-    let source = match planned {
-        Some(ces) => {
-            let built_at = causeway_runtime::clock::now_unix_ns();
-            // Under a rate, each trace ends where its slot in the run will be, so it is
-            // recent when sent; otherwise it ends now, before the run starts.
-            let rate = plan.rate;
-            let stamp = move |generated: u64| match rate {
-                Some(rate) => built_at + (generated as f64 / rate as f64 * 1e9) as u64,
-                None => built_at,
-            };
-            let prepared = Instant::now();
-            let requests = batcher.all(ces, stamp)?;
-            if progress {
-                eprintln!(
-                    "loadgen: {} CEs in {} {} requests encoded in {:.1}s",
-                    requests.iter().map(|r| r.events).sum::<usize>(),
-                    requests.len(),
-                    plan.protocol.label(),
-                    prepared.elapsed().as_secs_f64()
-                );
+    // starts; larger or open-ended runs send a pool of that size round after
+    // round, each round with fresh ids and times (see recycle.rs), so the
+    // generator never encodes while the clock runs.
+    let planned = plan.planned_ces();
+    let whole = planned.filter(|&ces| ces <= plan.prebuild_max_ces);
+    let pool_ces = whole.unwrap_or(plan.prebuild_max_ces.max(plan.batch as u64));
+    let built_at = causeway_runtime::clock::now_unix_ns();
+    // Under a rate, each trace ends where its slot in the run will be, so it is
+    // recent when sent; otherwise it ends now, before the run starts.
+    let rate = plan.rate;
+    let stamp = move |generated: u64| match rate {
+        Some(rate) => built_at + (generated as f64 / rate as f64 * 1e9) as u64,
+        None => built_at,
+    };
+    let prepared = Instant::now();
+    let requests = batcher.all(pool_ces, stamp)?;
+    if progress {
+        eprintln!(
+            "loadgen: {} CEs in {} {} requests encoded in {:.1}s{}",
+            requests.iter().map(|r| r.events).sum::<usize>(),
+            requests.len(),
+            plan.protocol.label(),
+            prepared.elapsed().as_secs_f64(),
+            if whole.is_some() {
+                ""
+            } else {
+                ", sent round after round with fresh ids"
             }
-            Source::prebuilt(requests)
+        );
+    }
+    let source = match whole {
+        Some(_) => Source::prebuilt(requests),
+        None => {
+            let templates = requests
+                .into_iter()
+                .map(|request| Template::new(plan.protocol, request))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Source::Recycled(Recycler::new(templates, planned))
         }
-        None => Source::streamed(batcher, plan.ces, plan.concurrency * 4),
     };
 
     let cpu_start = args.report_server_cpu.map(server_cpu::ticks).transpose()?;
@@ -162,7 +181,8 @@ pub async fn drive(args: LoadgenArgs, progress: bool) -> anyhow::Result<Report> 
         concurrency: plan.concurrency,
         services: plan.services,
         rate: plan.rate,
-        prebuilt: planned.is_some(),
+        prebuilt: whole.is_some(),
+        pool_ces: whole.is_none().then_some(pool_ces),
         sent_ces: stats.sent_ces,
         acked_ces: stats.acked_ces,
         rejected_ces: stats.rejected_ces(),

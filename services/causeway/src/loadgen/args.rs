@@ -85,9 +85,9 @@ pub struct LoadgenArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Runs of at most this many CEs (by --ces, or --rate times --duration) are encoded in full
-    /// before the clock starts; larger or open-ended runs are encoded while they go, which takes
-    /// CPU from a server on the same machine. Memory: ~200 B per CE of OTLP protobuf, ~400 B of
-    /// SDK JSON.
+    /// before the clock starts; larger or open-ended runs encode a pool of this many and send it
+    /// round after round, each round with fresh ids and times. Memory: ~200 B per CE of OTLP
+    /// protobuf, ~400 B of SDK JSON.
     #[arg(long, default_value_t = 400_000)]
     pub prebuild_max_ces: u64,
     /// Read every acknowledged trace back through the read API and report missing CEs (non-zero exit if any).

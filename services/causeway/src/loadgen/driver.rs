@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use causeway_model::{CeId, TraceId};
-use tokio::sync::mpsc;
 
 use super::args::Plan;
-use super::payload::{Batcher, Request};
+use super::payload::Request;
+use super::recycle::Recycler;
 use super::sender::{Answer, Sender};
 use super::stats::Stats;
 use crate::demo::progress::bar;
@@ -25,8 +25,9 @@ const REDRAW_EVERY: Duration = Duration::from_millis(200);
 pub enum Source {
     /// Every request encoded before the clock starts.
     Prebuilt(Mutex<VecDeque<Request>>),
-    /// Encoded on a thread of its own while the run goes (open-ended runs).
-    Streamed(tokio::sync::Mutex<mpsc::Receiver<Request>>),
+    /// A pool encoded before the clock starts, sent round after round with
+    /// fresh ids and times (runs larger than the pool, or open-ended).
+    Recycled(Recycler),
 }
 
 impl Source {
@@ -34,33 +35,10 @@ impl Source {
         Source::Prebuilt(Mutex::new(requests.into()))
     }
 
-    /// Starts an encoder thread; it stops at `limit` CEs (then sends the
-    /// remainders) or when the run drops the source.
-    pub fn streamed(mut batcher: Batcher, limit: Option<u64>, depth: usize) -> Self {
-        let (tx, rx) = mpsc::channel(depth.max(1));
-        std::thread::spawn(move || {
-            let stamp = |_: u64| causeway_runtime::clock::now_unix_ns();
-            while limit.is_none_or(|limit| batcher.generated() < limit) {
-                let Ok(request) = batcher.next_full(stamp) else { return };
-                if tx.blocking_send(request).is_err() {
-                    return;
-                }
-            }
-            // The limit is reached: what is left of each service goes too.
-            let Ok(rest) = batcher.all(0, stamp) else { return };
-            for request in rest {
-                if tx.blocking_send(request).is_err() {
-                    return;
-                }
-            }
-        });
-        Source::Streamed(tokio::sync::Mutex::new(rx))
-    }
-
-    async fn next(&self) -> Option<Request> {
+    fn next(&self) -> Option<Request> {
         match self {
             Source::Prebuilt(queue) => queue.lock().ok()?.pop_front(),
-            Source::Streamed(rx) => rx.lock().await.recv().await,
+            Source::Recycled(pool) => pool.next(),
         }
     }
 }
@@ -126,7 +104,7 @@ pub async fn run(plan: &Plan, sender: Sender, source: Source, progress: bool) ->
 }
 
 async fn worker(shared: Arc<Shared>) {
-    while let Some(request) = shared.source.next().await {
+    while let Some(request) = shared.source.next() {
         if let Some(rate) = shared.rate {
             let before = shared.dispatched.fetch_add(request.events as u64, Ordering::Relaxed);
             let due = shared.started + Duration::from_secs_f64(before as f64 / rate as f64);

@@ -95,21 +95,6 @@ impl Batcher {
         }
     }
 
-    /// CEs generated so far (sent or pending).
-    pub fn generated(&self) -> u64 {
-        self.generated
-    }
-
-    /// The next full request; new traces end by `end_ns()` (called per trace).
-    pub fn next_full(&mut self, mut end_ns: impl FnMut(u64) -> u64) -> anyhow::Result<Request> {
-        loop {
-            if let Some(service) = self.pending.iter().position(|steps| steps.len() >= self.batch) {
-                return self.take(service, self.batch, end_ns(self.generated));
-            }
-            self.add_trace(end_ns(self.generated));
-        }
-    }
-
     /// Generates traces until `ces` CEs exist, then returns every request:
     /// full ones as they fill, then each service's remainder.
     pub fn all(&mut self, ces: u64, mut end_ns: impl FnMut(u64) -> u64) -> anyhow::Result<Vec<Request>> {
@@ -208,15 +193,5 @@ mod tests {
                 assert!(request.ids.iter().all(|id| seen.insert(*id)));
             }
         }
-    }
-
-    #[test]
-    fn full_requests_come_one_service_at_a_time() {
-        let mut batcher = batcher(Protocol::OtlpHttp, 20);
-        for _ in 0..10 {
-            let request = batcher.next_full(|_| NOW).expect("encode");
-            assert_eq!(request.events, 20);
-        }
-        assert!(batcher.generated() >= 200);
     }
 }
