@@ -87,6 +87,8 @@ pub fn unique_prefix(test: &str) -> String {
 pub struct Process {
     child: Child,
     pub http: Option<String>,
+    /// The admin listener (`/live`, `/ready`, `/metrics`).
+    pub admin: Option<String>,
     pub log: PathBuf,
 }
 
@@ -119,14 +121,15 @@ impl Process {
             }
         });
         let mut http = None;
-        loop {
+        let admin = loop {
             match received.recv_timeout(STARTUP) {
                 Ok(line) => {
                     if let Some(url) = line.strip_prefix("http   listening on ") {
                         http = Some(url.trim().to_owned());
                     }
-                    if line.starts_with("admin  listening on") {
-                        break;
+                    // `admin  listening on URL  (/live /ready /metrics)`
+                    if let Some(rest) = line.strip_prefix("admin  listening on") {
+                        break rest.split_whitespace().next().map(str::to_owned);
                     }
                 }
                 Err(_) => {
@@ -135,8 +138,13 @@ impl Process {
                     panic!("causeway {args:?} did not start within {STARTUP:?}; its log:\n{logs}");
                 }
             }
+        };
+        Process {
+            child,
+            http,
+            admin,
+            log,
         }
-        Process { child, http, log }
     }
 
     /// `causeway standalone` on `data_dir`, every port picked by the OS,
@@ -179,6 +187,19 @@ impl Process {
 
     pub fn http_url(&self) -> String {
         self.http.clone().expect("this process serves http")
+    }
+
+    /// One gauge or counter from the admin port's `/metrics` (the first
+    /// series of that name), or `None` when it is not exported.
+    #[allow(dead_code)] // read by the overload test only
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let admin = self.admin.as_ref()?;
+        let text = reqwest::get(format!("{admin}/metrics")).await.ok()?.text().await.ok()?;
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .find(|line| line.split([' ', '{']).next() == Some(name))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
     }
 
     /// SIGKILL: no drain, no final commit, no flush.

@@ -10,6 +10,7 @@ use causeway_assembler::{AssemblerDeps, ReadApiState};
 use causeway_bus::Topics;
 use causeway_gateway::{GatewayDeps, GatewayState};
 use causeway_runtime::admin::{Readiness, admin_router, serve_admin};
+use causeway_runtime::backlog::Backlog;
 use causeway_runtime::secret_url::SecretUrl;
 use causeway_runtime::supervise::Tasks;
 use causeway_runtime::telemetry::metrics_handle;
@@ -139,6 +140,8 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             topology: stores.topology.clone(),
         })
     });
+    // A gateway next to the windower admits intake by the windower's backlog.
+    let backlog = Backlog::default();
     if targets.contains(&Target::Gateway) {
         let deps = GatewayDeps {
             bus: bus.clone(),
@@ -151,6 +154,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
                 grace_seconds: config.windower.grace_seconds,
                 public_url: config.assembler.public_url.clone(),
             },
+            window_backlog: targets.contains(&Target::Windower).then(|| backlog.clone()),
         };
         let (http, grpc) = (http.context("http listener")?, grpc.context("grpc listener")?);
         let state = GatewayState::new(config.gateway.clone(), deps);
@@ -178,6 +182,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             window: stores.window.clone(),
             tenants: tenants.clone(),
             tasks: tasks.clone(),
+            backlog: backlog.clone(),
         };
         let (config, token) = (config.windower.clone(), workers.clone());
         worker_tasks.spawn(async move { ("windower", causeway_windower::run(config, deps, token).await) });

@@ -9,9 +9,13 @@
 //! admitted, and byte permits as its body arrives and inflates. Everything
 //! it took is given back when its [`Ticket`] is dropped, whatever the
 //! outcome: answered, failed, or cut off by the client.
+//!
+//! With a windower in the same process, a third bound: no request is
+//! admitted while the windower's backlog is over `max_window_backlog_records`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use causeway_runtime::backlog::Backlog;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use crate::config::GatewayConfig;
@@ -25,10 +29,13 @@ pub(crate) struct Admission {
     max_requests: usize,
     max_bytes: usize,
     retry_after_seconds: u64,
+    /// The windower's backlog and its limit (0: none).
+    window_backlog: Option<Backlog>,
+    max_window_backlog: u64,
 }
 
 impl Admission {
-    pub(crate) fn new(config: &GatewayConfig) -> Arc<Self> {
+    pub(crate) fn new(config: &GatewayConfig, window_backlog: Option<Backlog>) -> Arc<Self> {
         // Validated config keeps both within `Semaphore::MAX_PERMITS`; the
         // clamp only keeps an unvalidated one from panicking.
         let max_requests = config.max_inflight_requests.min(Semaphore::MAX_PERMITS);
@@ -39,6 +46,8 @@ impl Admission {
             max_requests,
             max_bytes,
             retry_after_seconds: config.retry_after_seconds,
+            window_backlog,
+            max_window_backlog: config.max_window_backlog_records,
         });
         admission.export();
         admission
@@ -47,6 +56,12 @@ impl Admission {
     /// Admits one request, or refuses it when `max_inflight_requests` are
     /// already being served.
     pub(crate) fn admit(self: &Arc<Self>) -> Result<Ticket, IngestError> {
+        if self.max_window_backlog > 0
+            && let Some(backlog) = &self.window_backlog
+            && backlog.records() > self.max_window_backlog
+        {
+            return Err(self.refuse(InflightLimit::WindowBacklog));
+        }
         let permit = match self.requests.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => {
@@ -67,6 +82,7 @@ impl Admission {
         let limit = match limit_type {
             InflightLimit::Bytes => self.max_bytes,
             InflightLimit::Requests => self.max_requests,
+            InflightLimit::WindowBacklog => usize::try_from(self.max_window_backlog).unwrap_or(usize::MAX),
         };
         metrics::record_overload(limit_type.label());
         tracing::debug!(
@@ -177,11 +193,14 @@ mod tests {
     use super::*;
 
     fn admission(max_bytes: usize, max_requests: usize) -> Arc<Admission> {
-        Admission::new(&GatewayConfig {
-            max_inflight_bytes: max_bytes,
-            max_inflight_requests: max_requests,
-            ..GatewayConfig::default()
-        })
+        Admission::new(
+            &GatewayConfig {
+                max_inflight_bytes: max_bytes,
+                max_inflight_requests: max_requests,
+                ..GatewayConfig::default()
+            },
+            None,
+        )
     }
 
     fn overloaded(result: Result<impl Sized, IngestError>) -> Option<InflightLimit> {
@@ -239,5 +258,39 @@ mod tests {
         let ticket = admission.admit().expect("admitted");
         assert_eq!(overloaded(ticket.reserve(usize::MAX)), Some(InflightLimit::Bytes));
         assert_eq!(ticket.held_bytes(), 0);
+    }
+
+    #[test]
+    fn a_windower_backlog_over_the_limit_refuses_requests_until_it_falls() {
+        let backlog = Backlog::default();
+        let admission = Admission::new(
+            &GatewayConfig {
+                max_window_backlog_records: 1_000,
+                ..GatewayConfig::default()
+            },
+            Some(backlog.clone()),
+        );
+        backlog.set(1_000);
+        let at_limit = admission.admit().expect("at the limit is admitted");
+        backlog.set(1_001);
+        let refused = admission.admit().map(drop);
+        assert_eq!(overloaded(refused), Some(InflightLimit::WindowBacklog));
+        let message = admission.admit().map(drop).expect_err("still over").to_string();
+        assert!(
+            message.contains("1000 records the windower has yet to write (gateway.max_window_backlog_records)"),
+            "{message}"
+        );
+        backlog.set(10);
+        drop((at_limit, admission.admit().expect("caught up")));
+
+        let off = Admission::new(
+            &GatewayConfig {
+                max_window_backlog_records: 0,
+                ..GatewayConfig::default()
+            },
+            Some(Backlog::default()),
+        );
+        off.window_backlog.as_ref().expect("backlog").set(u64::MAX);
+        off.admit().expect("0 turns the bound off");
     }
 }

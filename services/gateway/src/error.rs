@@ -19,6 +19,9 @@ pub enum InflightLimit {
     Bytes,
     /// `gateway.max_inflight_requests`: ingest requests being served at once.
     Requests,
+    /// `gateway.max_window_backlog_records`: records the windower in this
+    /// process has yet to write.
+    WindowBacklog,
 }
 
 impl InflightLimit {
@@ -27,6 +30,7 @@ impl InflightLimit {
         match self {
             InflightLimit::Bytes => "inflight_bytes",
             InflightLimit::Requests => "inflight_requests",
+            InflightLimit::WindowBacklog => "window_backlog",
         }
     }
 
@@ -35,13 +39,15 @@ impl InflightLimit {
         match self {
             InflightLimit::Bytes => "gateway.max_inflight_bytes",
             InflightLimit::Requests => "gateway.max_inflight_requests",
+            InflightLimit::WindowBacklog => "gateway.max_window_backlog_records",
         }
     }
 
-    fn unit(self) -> &'static str {
+    fn what(self) -> &'static str {
         match self {
-            InflightLimit::Bytes => "bytes",
-            InflightLimit::Requests => "requests",
+            InflightLimit::Bytes => "bytes in flight",
+            InflightLimit::Requests => "requests in flight",
+            InflightLimit::WindowBacklog => "records the windower has yet to write",
         }
     }
 }
@@ -77,11 +83,12 @@ pub enum IngestError {
         limit: u64,
         retry_after_seconds: u64,
     },
-    /// The gateway holds as many requests or body bytes as it may; the
-    /// client retries. Decided before the request was read to its end.
+    /// The gateway holds as many requests or body bytes as it may, or the
+    /// window is as far behind as it may be; the client retries. Decided
+    /// before the request was read to its end.
     #[error(
-        "the gateway is at its limit of {limit} {} in flight ({}); retry after {retry_after_seconds} s",
-        limit_type.unit(),
+        "the gateway is at its limit of {limit} {} ({}); retry after {retry_after_seconds} s",
+        limit_type.what(),
         limit_type.config_key()
     )]
     Overloaded {

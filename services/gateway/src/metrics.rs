@@ -16,7 +16,7 @@ pub const INFLIGHT_REQUESTS: &str = "causeway_gateway_inflight_requests";
 pub const OVERLOAD_REJECTIONS: &str = "causeway_gateway_overload_rejections_total";
 
 /// The `reason` labels of [`OVERLOAD_REJECTIONS`]: which limit refused.
-const OVERLOAD_REASONS: [&str; 2] = ["inflight_bytes", "inflight_requests"];
+const OVERLOAD_REASONS: [&str; 3] = ["inflight_bytes", "inflight_requests", "window_backlog"];
 
 /// Describes every gateway metric; the binary calls it once at startup.
 pub fn describe_metrics() {
@@ -59,7 +59,7 @@ pub fn describe_metrics() {
     describe_counter!(
         OVERLOAD_REJECTIONS,
         Unit::Count,
-        "requests refused with 503 / RESOURCE_EXHAUSTED at an in-flight limit (reason: inflight_bytes, inflight_requests)"
+        "requests refused with 503 / RESOURCE_EXHAUSTED at an in-flight limit or a windower backlog (reason: inflight_bytes, inflight_requests, window_backlog)"
     );
     // Exported at zero from startup (the exporter renders only touched
     // metrics), so the store-error alert sees a series before the first one.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use causeway_bus::{Bus, Topics};
+use causeway_runtime::backlog::Backlog;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::{ArtifactStore, TopologyStore};
 use tonic_health::ServingStatus;
@@ -25,6 +26,10 @@ pub struct GatewayDeps {
     pub artifacts: Arc<dyn ArtifactStore>,
     /// What alert intake needs from the rest of the pipeline's config.
     pub alerts: AlertSettings,
+    /// The backlog of a windower in this process: intake is refused while
+    /// it is over `max_window_backlog_records`. `None` when the windower
+    /// runs elsewhere (Kafka holds the backlog then).
+    pub window_backlog: Option<Backlog>,
 }
 
 /// The window alert intake checks `fired_at` against, and where share links
@@ -89,12 +94,13 @@ const HEALTH_SERVICES: [&str; 3] = [
 
 impl GatewayState {
     pub fn new(config: GatewayConfig, deps: GatewayDeps) -> Self {
+        let admission = Admission::new(&config, deps.window_backlog.clone());
         Self {
             inner: Arc::new(Inner {
                 deps,
                 health: HealthReporter::new(),
                 http_client: causeway_runtime::webhook::client(),
-                admission: Admission::new(&config),
+                admission,
                 config,
             }),
         }

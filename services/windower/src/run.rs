@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use causeway_bus::{Backoff, Bus, Consumer, Delivery, Record, Topics, publish_with_retry};
+use causeway_runtime::backlog::Backlog;
 use causeway_runtime::clock::now_unix_ns;
 use causeway_runtime::supervise::Tasks;
 use causeway_runtime::tenants::TenantRegistry;
@@ -20,6 +21,8 @@ use crate::records::{Decoded, decode_deliveries};
 /// Retries of a write error that is not "unavailable" before the batch is
 /// written record by record.
 const DETERMINISTIC_RETRIES: u32 = 3;
+/// How often a busy windower reads its lag (a broker round trip in Kafka mode).
+const LAG_REPORT_EVERY: Duration = Duration::from_millis(250);
 
 pub struct WindowerDeps {
     pub bus: Arc<dyn Bus>,
@@ -28,6 +31,8 @@ pub struct WindowerDeps {
     pub tenants: Arc<TenantRegistry>,
     /// Supervises the expiry loop (restarted when it fails; `/ready` says so).
     pub tasks: Tasks,
+    /// Where the consumer lag is published for a gateway in this process.
+    pub backlog: Backlog,
 }
 
 /// Runs until `shutdown`, then drains: the batch in hand is written and
@@ -46,6 +51,7 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
     };
     tracing::info!(topic = %deps.topics.ce, group = %config.group, "windower consuming");
     let wait = Duration::from_millis(config.poll_wait_ms);
+    let mut lag_reported = Instant::now();
     let result = loop {
         if shutdown.is_cancelled() {
             break Ok(());
@@ -64,13 +70,20 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
             Err(err) => break Err(anyhow::Error::new(err).context("polling the ce topic")),
         };
         if deliveries.is_empty() {
-            report_lag(consumer.as_mut()).await;
+            report_lag(consumer.as_mut(), &deps.backlog).await;
+            lag_reported = Instant::now();
             continue;
         }
         // The batch in hand is finished even when shutdown arrives meanwhile:
         // it is written and acknowledged, or (past the deadline) redelivered.
         if let Err(err) = process(&config, &deps, consumer.as_mut(), &deliveries).await {
             break Err(err);
+        }
+        // Under load polls are never empty: the lag (which a gateway in this
+        // process admits intake by) is read every so often as well.
+        if lag_reported.elapsed() >= LAG_REPORT_EVERY {
+            report_lag(consumer.as_mut(), &deps.backlog).await;
+            lag_reported = Instant::now();
         }
     };
     let drain = Duration::from_secs(config.drain_deadline_seconds);
@@ -220,9 +233,10 @@ async fn dead_letter(deps: &WindowerDeps, poison: &[(Delivery, String)]) -> anyh
     Ok(())
 }
 
-async fn report_lag(consumer: &mut dyn Consumer) {
+async fn report_lag(consumer: &mut dyn Consumer, backlog: &Backlog) {
     if let Ok(lag) = consumer.lag().await {
         metrics::gauge!(CONSUMER_LAG).set(lag as f64);
+        backlog.set(lag);
     }
 }
 

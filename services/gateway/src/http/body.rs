@@ -187,7 +187,9 @@ mod tests {
             max_inflight_bytes,
             ..crate::config::GatewayConfig::default()
         };
-        crate::admission::Admission::new(&config).admit().expect("admitted")
+        crate::admission::Admission::new(&config, None)
+            .admit()
+            .expect("admitted")
     }
 
     #[test]

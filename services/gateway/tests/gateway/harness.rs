@@ -181,6 +181,7 @@ impl Gateway {
             topology: stores.topology.clone(),
             artifacts: stores.artifacts.clone(),
             alerts: AlertSettings::default(),
+            window_backlog: None,
         };
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
