@@ -10,8 +10,10 @@
 //! it took is given back when its [`Ticket`] is dropped, whatever the
 //! outcome: answered, failed, or cut off by the client.
 //!
-//! With a windower in the same process, a third bound: no request is
-//! admitted while the windower's backlog is over `max_window_backlog_records`.
+//! With a windower in the same process, a third bound for event intake
+//! only: no batch of events is taken while the windower's backlog is over
+//! `max_window_backlog_records`. Alerts and notices still are: an alert
+//! during an overload is the reason causeway exists.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -56,12 +58,6 @@ impl Admission {
     /// Admits one request, or refuses it when `max_inflight_requests` are
     /// already being served.
     pub(crate) fn admit(self: &Arc<Self>) -> Result<Ticket, IngestError> {
-        if self.max_window_backlog > 0
-            && let Some(backlog) = &self.window_backlog
-            && backlog.records() > self.max_window_backlog
-        {
-            return Err(self.refuse(InflightLimit::WindowBacklog));
-        }
         let permit = match self.requests.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => {
@@ -76,6 +72,18 @@ impl Admission {
         })));
         self.export();
         Ok(ticket)
+    }
+
+    /// Refuses a batch of events while the windower in this process is
+    /// more than `max_window_backlog_records` behind.
+    pub(crate) fn window_has_room(&self) -> Result<(), IngestError> {
+        if self.max_window_backlog > 0
+            && let Some(backlog) = &self.window_backlog
+            && backlog.records() > self.max_window_backlog
+        {
+            return Err(self.refuse(InflightLimit::WindowBacklog));
+        }
+        Ok(())
     }
 
     fn refuse(&self, limit_type: InflightLimit) -> IngestError {
@@ -271,17 +279,21 @@ mod tests {
             Some(backlog.clone()),
         );
         backlog.set(1_000);
-        let at_limit = admission.admit().expect("at the limit is admitted");
+        admission.window_has_room().expect("at the limit is admitted");
         backlog.set(1_001);
-        let refused = admission.admit().map(drop);
-        assert_eq!(overloaded(refused), Some(InflightLimit::WindowBacklog));
-        let message = admission.admit().map(drop).expect_err("still over").to_string();
+        assert_eq!(
+            overloaded(admission.window_has_room()),
+            Some(InflightLimit::WindowBacklog)
+        );
+        let message = admission.window_has_room().expect_err("still over").to_string();
         assert!(
             message.contains("1000 records the windower has yet to write (gateway.max_window_backlog_records)"),
             "{message}"
         );
+        // Other intake (alerts, notices) is admitted meanwhile.
+        drop(admission.admit().expect("the in-flight limits have room"));
         backlog.set(10);
-        drop((at_limit, admission.admit().expect("caught up")));
+        admission.window_has_room().expect("caught up");
 
         let off = Admission::new(
             &GatewayConfig {
@@ -291,6 +303,6 @@ mod tests {
             Some(Backlog::default()),
         );
         off.window_backlog.as_ref().expect("backlog").set(u64::MAX);
-        off.admit().expect("0 turns the bound off");
+        off.window_has_room().expect("0 turns the bound off");
     }
 }

@@ -123,6 +123,12 @@ impl GatewayState {
         self.inner.admission.admit()
     }
 
+    /// Refuses a batch of events while the windower in this process is too
+    /// far behind (`max_window_backlog_records`); alerts do not ask.
+    pub(crate) fn window_has_room(&self) -> Result<(), IngestError> {
+        self.inner.admission.window_has_room()
+    }
+
     pub(crate) fn publish_timeout(&self) -> Duration {
         Duration::from_millis(self.inner.config.publish_timeout_ms)
     }

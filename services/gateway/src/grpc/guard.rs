@@ -51,6 +51,8 @@ impl<S> Guarded<S> {
     fn admit(&self, request: &Request<Body>) -> Result<(Arc<Tenant>, Ticket), IngestError> {
         let authorization = request.headers().get("authorization").map(|v| v.as_bytes());
         let tenant = auth::authenticate(&self.state.deps().tenants, authorization)?;
+        // Every guarded service takes events.
+        self.state.window_has_room()?;
         let ticket = self.state.admit()?;
         Ok((tenant, ticket))
     }

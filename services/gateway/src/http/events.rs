@@ -24,6 +24,7 @@ pub(super) async fn sdk_batch(State(state): State<GatewayState>, headers: Header
 async fn sdk_batch_inner(state: &GatewayState, headers: &HeaderMap, body: Body) -> Result<Response, IngestError> {
     let tenant = tenant_of(state, headers)?;
     require_json(headers)?;
+    state.window_has_room()?;
     let body = read_body(state, headers, body).await?;
     let (bytes, tenant_id) = (body.bytes, tenant.id.clone());
     let batch = decode_off_runtime(&body.ticket, move || {
@@ -49,6 +50,7 @@ async fn otlp_traces_inner(state: &GatewayState, headers: &HeaderMap, body: Body
         Some(other) => return Err(IngestError::UnsupportedMediaType(other.to_owned())),
         None => return Err(IngestError::UnsupportedMediaType("(none)".to_owned())),
     };
+    state.window_has_room()?;
     let body = read_body(state, headers, body).await?;
     let (bytes, tenant_id) = (body.bytes, tenant.id.clone());
     let events = decode_off_runtime(&body.ticket, move || match format {

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use causeway_bus::{Bus, BusError, Consumer, Delivery, PartitionEnd, Record, TopicSpec, Topics, open_bus};
 use causeway_gateway::{AlertSettings, GatewayConfig, GatewayDeps, run};
 use causeway_model::{CausalEvent, decode_ce_batch};
+use causeway_runtime::backlog::Backlog;
 use causeway_runtime::integrations::{IntegrationsConfig, LabelConfig, PagerDutyConfig, SlackConfig, TokenConfig};
 use causeway_runtime::tenants::{Plan, TenantConfig, TenantRegistry, hash_api_key};
 use causeway_store::{Stores, open_stores};
@@ -120,6 +121,8 @@ pub struct Gateway {
     pub stores: Stores,
     pub topics: Topics,
     pub client: reqwest::Client,
+    /// As a windower in the same process would set it (0 unless a test does).
+    pub backlog: Backlog,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
@@ -174,6 +177,7 @@ impl Gateway {
             None,
         )
         .unwrap();
+        let backlog = Backlog::default();
         let deps = GatewayDeps {
             bus: bus.clone(),
             topics: topics.clone(),
@@ -181,7 +185,7 @@ impl Gateway {
             topology: stores.topology.clone(),
             artifacts: stores.artifacts.clone(),
             alerts: AlertSettings::default(),
-            window_backlog: None,
+            window_backlog: Some(backlog.clone()),
         };
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -196,6 +200,7 @@ impl Gateway {
             stores,
             topics,
             client: reqwest::Client::new(),
+            backlog,
             shutdown,
             task,
             _dir: dir,

@@ -2,13 +2,15 @@
 //! limit, HTTP is answered 503 + `Retry-After` naming the limit and gRPC
 //! `RESOURCE_EXHAUSTED`, nothing is published, and once the requests
 //! holding the budget end (here: their clients go away), intake resumes.
+//! The same for events while a windower in the process is too far behind,
+//! which alerts do not wait for.
 
 use std::time::{Duration, Instant};
 
 use causeway_gateway::GatewayConfig;
 use causeway_model::proto::v1::ingest_service_client::IngestServiceClient;
 use causeway_model::proto::v1::{CausalEvent as ProtoEvent, CeBatch, IngestRequest};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -246,4 +248,73 @@ async fn a_stalled_body_is_408_at_the_deadline_and_frees_its_slot() {
     assert!(answer.contains("\"limit\":300"), "{answer}");
     assert!(answer.contains("gateway.body_read_timeout_ms"), "{answer}");
     post_until_accepted(&gateway, &batch_of(2)).await;
+}
+
+#[tokio::test]
+async fn a_windower_backlog_refuses_events_on_every_route_but_not_alerts() {
+    let gateway = Gateway::start().await;
+    let limit = GatewayConfig::default().max_window_backlog_records;
+    gateway.backlog.set(limit + 1);
+    let batch = sdk_batch(vec![sdk_event(&uuid(), &uuid(), "checkout")]);
+    let response = gateway
+        .post("/api/v1/ingest/batch", Some(ACME_KEY))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "overloaded", "{body}");
+    assert_eq!(body["limit_type"], "window_backlog", "{body}");
+    assert_eq!(body["limit"], limit, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("gateway.max_window_backlog_records"),
+        "{body}"
+    );
+    // An empty OTLP export would be accepted (0 spans): refused before it is read.
+    let otlp = gateway
+        .post("/v1/traces", Some(ACME_KEY))
+        .header("content-type", "application/x-protobuf")
+        .body(Vec::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(otlp.status(), 503);
+    let mut client = IngestServiceClient::connect(gateway.grpc.clone()).await.unwrap();
+    let status = client.ingest(grpc_request(2, Some(ACME_KEY))).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("gateway.max_window_backlog_records"),
+        "{status:?}"
+    );
+    gateway.assert_nothing_published().await;
+
+    // The alert that an overload sets off is taken all the same.
+    let alert = json!({
+        "service": "checkout",
+        "fired_at": recent_ns(),
+        "title": "checkout 5xx",
+        "source": "pagerduty",
+    });
+    let response = gateway
+        .post("/api/v1/alerts", Some(ACME_KEY))
+        .json(&alert)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+
+    gateway.backlog.set(limit);
+    let response = gateway
+        .post("/api/v1/ingest/batch", Some(ACME_KEY))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(gateway.published_events().await.len(), 1);
 }
