@@ -138,7 +138,7 @@ async fn an_artifact_from_a_lagging_window_says_so_and_is_never_full() {
             window: stores.window.clone(),
             tenants: tenants.clone(),
             tasks: causeway_runtime::supervise::Tasks::new(),
-            backlog: Default::default(),
+            backlog: None,
         },
         shutdown.clone(),
     ));

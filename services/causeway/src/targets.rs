@@ -182,7 +182,7 @@ pub async fn run(wiring: Wiring, shutdown: CancellationToken, on_bound: impl FnO
             window: stores.window.clone(),
             tenants: tenants.clone(),
             tasks: tasks.clone(),
-            backlog: backlog.clone(),
+            backlog: targets.contains(&Target::Gateway).then(|| backlog.clone()),
         };
         let (config, token) = (config.windower.clone(), workers.clone());
         worker_tasks.spawn(async move { ("windower", causeway_windower::run(config, deps, token).await) });

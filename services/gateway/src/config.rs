@@ -53,10 +53,11 @@ pub struct GatewayConfig {
     /// How long an HTTP request may take to send its whole body; a slower
     /// (or stalled) upload is answered 408 and its slot and bytes freed.
     pub body_read_timeout_ms: u64,
-    /// With the windower in the same process (`standalone`): ingest is
-    /// answered 503 / `RESOURCE_EXHAUSTED` while the windower has more than
-    /// this many bus records (one per trace of a request) yet to write, so
-    /// the window stays seconds, not minutes, behind. 0 turns it off.
+    /// With the windower in the same process (`standalone`): a batch of
+    /// events (never an alert) is answered 503 / `RESOURCE_EXHAUSTED` while
+    /// the windower has more than this many bus records (one per trace of a
+    /// request) yet to write, so the window stays seconds, not minutes,
+    /// behind. 0 turns it off.
     pub max_window_backlog_records: u64,
 }
 

@@ -21,8 +21,10 @@ use crate::records::{Decoded, decode_deliveries};
 /// Retries of a write error that is not "unavailable" before the batch is
 /// written record by record.
 const DETERMINISTIC_RETRIES: u32 = 3;
-/// How often a busy windower reads its lag (a broker round trip in Kafka mode).
+/// How often a busy windower reads its lag at most; in Kafka mode a reading
+/// takes broker round trips, so it is spaced to at most a tenth of the time.
 const LAG_REPORT_EVERY: Duration = Duration::from_millis(250);
+const LAG_REPORT_SHARE: u32 = 10;
 
 pub struct WindowerDeps {
     pub bus: Arc<dyn Bus>,
@@ -31,8 +33,10 @@ pub struct WindowerDeps {
     pub tenants: Arc<TenantRegistry>,
     /// Supervises the expiry loop (restarted when it fails; `/ready` says so).
     pub tasks: Tasks,
-    /// Where the consumer lag is published for a gateway in this process.
-    pub backlog: Backlog,
+    /// Where the consumer lag is published for a gateway in this process;
+    /// `None` when there is none (then the lag is read only when idle, as a
+    /// reading costs broker round trips in Kafka mode).
+    pub backlog: Option<Backlog>,
 }
 
 /// Runs until `shutdown`, then drains: the batch in hand is written and
@@ -51,7 +55,7 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
     };
     tracing::info!(topic = %deps.topics.ce, group = %config.group, "windower consuming");
     let wait = Duration::from_millis(config.poll_wait_ms);
-    let mut lag_reported = Instant::now();
+    let mut next_lag_report = Instant::now();
     let result = loop {
         if shutdown.is_cancelled() {
             break Ok(());
@@ -70,8 +74,7 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
             Err(err) => break Err(anyhow::Error::new(err).context("polling the ce topic")),
         };
         if deliveries.is_empty() {
-            report_lag(consumer.as_mut(), &deps.backlog).await;
-            lag_reported = Instant::now();
+            next_lag_report = report_lag(consumer.as_mut(), deps.backlog.as_ref()).await;
             continue;
         }
         // The batch in hand is finished even when shutdown arrives meanwhile:
@@ -81,9 +84,8 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
         }
         // Under load polls are never empty: the lag (which a gateway in this
         // process admits intake by) is read every so often as well.
-        if lag_reported.elapsed() >= LAG_REPORT_EVERY {
-            report_lag(consumer.as_mut(), &deps.backlog).await;
-            lag_reported = Instant::now();
+        if deps.backlog.is_some() && Instant::now() >= next_lag_report {
+            next_lag_report = report_lag(consumer.as_mut(), deps.backlog.as_ref()).await;
         }
     };
     let drain = Duration::from_secs(config.drain_deadline_seconds);
@@ -233,11 +235,17 @@ async fn dead_letter(deps: &WindowerDeps, poison: &[(Delivery, String)]) -> anyh
     Ok(())
 }
 
-async fn report_lag(consumer: &mut dyn Consumer, backlog: &Backlog) {
+/// Publishes the consumer lag; returns when a busy windower reads it next.
+async fn report_lag(consumer: &mut dyn Consumer, backlog: Option<&Backlog>) -> Instant {
+    let started = Instant::now();
     if let Ok(lag) = consumer.lag().await {
         metrics::gauge!(CONSUMER_LAG).set(lag as f64);
-        backlog.set(lag);
+        if let Some(backlog) = backlog {
+            backlog.set(lag);
+        }
     }
+    let now = Instant::now();
+    now + LAG_REPORT_EVERY.max(now.duration_since(started) * LAG_REPORT_SHARE)
 }
 
 async fn expire_loop(window: Arc<dyn WindowStore>, interval_seconds: u64, shutdown: CancellationToken) {

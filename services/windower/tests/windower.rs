@@ -74,7 +74,7 @@ fn start(harness: &Harness) -> (CancellationToken, tokio::task::JoinHandle<anyho
         window: harness.stores.window.clone(),
         tenants: Arc::new(TenantRegistry::new(&[], Some("dev-key-0123456789abcdef")).expect("tenants")),
         tasks: causeway_runtime::supervise::Tasks::new(),
-        backlog: Default::default(),
+        backlog: None,
     };
     let config = WindowerConfig {
         poll_wait_ms: 50,

@@ -66,8 +66,8 @@ const JSON_IDS: [&[u8]; 3] = [b"\"trace_id\":\"", b"\"ce_id\":\"", b"\"parent_ce
 const JSON_TIMES: [&[u8]; 2] = [b"\"wall_ts_ns\":", b"\"flushed_at\":"];
 
 impl Template {
-    /// Finds where `request`'s ids and times are; an error when the ids
-    /// found are not the ones it carries.
+    /// Finds where `request`'s ids and times are; an error when fewer ids
+    /// are found than its events carry.
     pub fn new(protocol: Protocol, request: Request) -> anyhow::Result<Self> {
         let mut patches = Vec::new();
         match protocol {
