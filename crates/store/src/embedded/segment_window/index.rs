@@ -84,9 +84,14 @@ impl TenantIndex {
     }
 
     fn find(&self, trace: TraceId, ce: CeId) -> Option<u32> {
+        self.find_hashed(self.hash(&trace, &ce), trace, ce)
+    }
+
+    /// [`Self::find`] with the key's hash already taken.
+    fn find_hashed(&self, hash: u64, trace: TraceId, ce: CeId) -> Option<u32> {
         let slots = &self.slots;
         self.by_key
-            .find(self.hash(&trace, &ce), |&at| {
+            .find(hash, |&at| {
                 let slot = &slots[at as usize];
                 slot.trace == trace && slot.ce == ce
             })
@@ -114,7 +119,9 @@ impl TenantIndex {
     /// Indexes a stored copy of `event`. A copy of an event already indexed
     /// only moves its expiry (and location) later; it is never counted twice.
     pub fn insert(&mut self, event: &CausalEvent, loc: Loc, expires_at: u64) {
-        if let Some(at) = self.find(event.trace_id, event.ce_id) {
+        // One hash per event: the lookup and the table insert share it.
+        let hash = self.hash(&event.trace_id, &event.ce_id);
+        if let Some(at) = self.find_hashed(hash, event.trace_id, event.ce_id) {
             let slot = &mut self.slots[at as usize];
             if slot.expires_at < expires_at {
                 slot.expires_at = expires_at;
@@ -146,7 +153,6 @@ impl TenantIndex {
             }
         };
         self.live += 1;
-        let hash = self.hash(&slot.trace, &slot.ce);
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.by_key.insert_unique(hash, at, |&other| {
             let other = &slots[other as usize];
