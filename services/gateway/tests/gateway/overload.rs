@@ -77,6 +77,37 @@ async fn post_until_accepted(gateway: &Gateway, body: &Value) {
     }
 }
 
+/// Posts `batch` and checks it is refused whole: 503 `overloaded` by
+/// `limit_type` at `limit`, with `Retry-After` and the config key named.
+async fn assert_overloaded(gateway: &Gateway, batch: &Value, limit_type: &str, limit: u64, key: &str) {
+    let response = gateway
+        .post("/api/v1/ingest/batch", Some(ACME_KEY))
+        .json(batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "overloaded", "{body}");
+    assert_eq!(body["limit_type"], limit_type, "{body}");
+    assert_eq!(body["limit"], limit, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains(key), "{message}");
+}
+
+/// The same over gRPC: `RESOURCE_EXHAUSTED` with `retry-after` and the key.
+async fn assert_grpc_overloaded(
+    client: &mut IngestServiceClient<tonic::transport::Channel>,
+    request: tonic::Request<IngestRequest>,
+    key: &str,
+) {
+    let status = client.ingest(request).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert_eq!(status.metadata().get("retry-after").unwrap(), "1");
+    assert!(status.message().contains(key), "{status:?}");
+}
+
 fn batch_of(events: usize) -> Value {
     sdk_batch((0..events).map(|_| sdk_event(&uuid(), &uuid(), "checkout")).collect())
 }
@@ -125,29 +156,20 @@ async fn over_the_byte_budget_is_503_until_the_holders_go() {
     let batch = batch_of(60);
     let size = serde_json::to_vec(&batch).unwrap().len();
     assert!(size > 8 * 1024 && size < max_body, "{size}");
-    let response = gateway
-        .post("/api/v1/ingest/batch", Some(ACME_KEY))
-        .json(&batch)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "1");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "overloaded", "{body}");
-    assert_eq!(body["limit_type"], "inflight_bytes");
-    assert_eq!(body["limit"], budget);
-    let message = body["message"].as_str().unwrap();
-    assert!(message.contains("gateway.max_inflight_bytes"), "{message}");
+    assert_overloaded(
+        &gateway,
+        &batch,
+        "inflight_bytes",
+        budget as u64,
+        "gateway.max_inflight_bytes",
+    )
+    .await;
 
     // gRPC shares the budget: its body is counted as it arrives.
     let mut client = IngestServiceClient::connect(gateway.grpc.clone()).await.unwrap();
     let request = grpc_request(150, Some(ACME_KEY));
     assert!(prost::Message::encoded_len(request.get_ref()) > 8 * 1024);
-    let status = client.ingest(request).await.unwrap_err();
-    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
-    assert_eq!(status.metadata().get("retry-after").unwrap(), "1");
-    assert!(status.message().contains("gateway.max_inflight_bytes"), "{status:?}");
+    assert_grpc_overloaded(&mut client, request, "gateway.max_inflight_bytes").await;
     gateway.assert_nothing_published().await;
 
     // The holders' clients go away: their bytes come back.
@@ -173,36 +195,18 @@ async fn over_the_request_limit_is_503_and_grpc_resource_exhausted() {
     assert_eq!(refused["limit_type"], "inflight_requests", "{refused}");
 
     let batch = batch_of(2);
-    let response = gateway
-        .post("/api/v1/ingest/batch", Some(ACME_KEY))
-        .json(&batch)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "1");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(
-        (
-            body["error"].as_str(),
-            body["limit_type"].as_str(),
-            body["limit"].as_u64()
-        ),
-        (Some("overloaded"), Some("inflight_requests"), Some(1)),
-        "{body}"
-    );
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("gateway.max_inflight_requests")
-    );
+    assert_overloaded(
+        &gateway,
+        &batch,
+        "inflight_requests",
+        1,
+        "gateway.max_inflight_requests",
+    )
+    .await;
 
     let mut client = IngestServiceClient::connect(gateway.grpc.clone()).await.unwrap();
-    let status = client.ingest(grpc_request(2, Some(ACME_KEY))).await.unwrap_err();
-    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
-    assert_eq!(status.metadata().get("retry-after").unwrap(), "1");
-    assert!(status.message().contains("gateway.max_inflight_requests"), "{status:?}");
+    let request = grpc_request(2, Some(ACME_KEY));
+    assert_grpc_overloaded(&mut client, request, "gateway.max_inflight_requests").await;
     // The key is checked first: a caller without one never takes a slot.
     let status = client.ingest(grpc_request(2, None)).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
@@ -255,26 +259,15 @@ async fn a_windower_backlog_refuses_events_on_every_route_but_not_alerts() {
     let gateway = Gateway::start().await;
     let limit = GatewayConfig::default().max_window_backlog_records;
     gateway.backlog.set(limit + 1);
-    let batch = sdk_batch(vec![sdk_event(&uuid(), &uuid(), "checkout")]);
-    let response = gateway
-        .post("/api/v1/ingest/batch", Some(ACME_KEY))
-        .json(&batch)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.headers()["retry-after"], "1");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "overloaded", "{body}");
-    assert_eq!(body["limit_type"], "window_backlog", "{body}");
-    assert_eq!(body["limit"], limit, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("gateway.max_window_backlog_records"),
-        "{body}"
-    );
+    let batch = batch_of(1);
+    assert_overloaded(
+        &gateway,
+        &batch,
+        "window_backlog",
+        limit,
+        "gateway.max_window_backlog_records",
+    )
+    .await;
     // An empty OTLP export would be accepted (0 spans): refused before it is read.
     let otlp = gateway
         .post("/v1/traces", Some(ACME_KEY))
@@ -285,12 +278,8 @@ async fn a_windower_backlog_refuses_events_on_every_route_but_not_alerts() {
         .unwrap();
     assert_eq!(otlp.status(), 503);
     let mut client = IngestServiceClient::connect(gateway.grpc.clone()).await.unwrap();
-    let status = client.ingest(grpc_request(2, Some(ACME_KEY))).await.unwrap_err();
-    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
-    assert!(
-        status.message().contains("gateway.max_window_backlog_records"),
-        "{status:?}"
-    );
+    let request = grpc_request(2, Some(ACME_KEY));
+    assert_grpc_overloaded(&mut client, request, "gateway.max_window_backlog_records").await;
     gateway.assert_nothing_published().await;
 
     // The alert that an overload sets off is taken all the same.
