@@ -356,8 +356,16 @@ async fn a_window_over_the_read_limit_is_said_to_be_capped() {
         .await
         .expect("store");
     let t = now_unix_ns() - 30 * SECOND;
+    // The oldest event is db's, the newest api's: a capped read keeps the newest.
     let events: Vec<CausalEvent> = (1..=5)
-        .map(|n| event("a", n, None, "web", Kind::HttpIn, None, 200, t + u64::from(n)))
+        .map(|n| {
+            let service = match n {
+                1 => "db",
+                5 => "api",
+                _ => "web",
+            };
+            event("a", n, None, service, Kind::HttpIn, None, 200, t + u64::from(n))
+        })
         .collect();
     stores
         .window
@@ -389,6 +397,17 @@ async fn a_window_over_the_read_limit_is_said_to_be_capped() {
                 "{path} with a limit of {limit}"
             );
         }
+        let coverage = get(&base, "/api/v1/coverage", Some(KEY_A), None).await;
+        let body: serde_json::Value = serde_json::from_str(&coverage.body).expect("json");
+        let expected = if truncated {
+            serde_json::json!(["api", "web"])
+        } else {
+            serde_json::json!(["api", "db", "web"])
+        };
+        assert_eq!(
+            body["coverage"]["instrumented_services"], expected,
+            "the newest events are the ones read (limit {limit})"
+        );
         let page = get(&base, "/coverage", Some(KEY_A), None).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert_eq!(

@@ -124,7 +124,7 @@ pub async fn get_trace(
 }
 
 /// The tenant's window as the coverage functions see it: the last pre-arm,
-/// up to `max_window_events` events (the newest are left out past it, and
+/// up to `max_window_events` events (the oldest are left out past it, and
 /// `truncated` says so).
 pub(super) struct RecentWindow {
     pub events: Vec<causeway_model::CausalEvent>,
@@ -153,8 +153,12 @@ pub(super) async fn recent_window(
         .window
         .window_events(tenant_id, now.saturating_sub(span), now, limit.saturating_add(1))
         .await?;
+    // The read keeps the latest, in start order: past the limit, the
+    // oldest extra one goes.
     let truncated = events.len() > limit;
-    events.truncate(limit);
+    if truncated {
+        events.remove(0);
+    }
     Ok(RecentWindow {
         events,
         limit,

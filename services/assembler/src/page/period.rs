@@ -23,7 +23,7 @@ pub struct Period {
     /// The live window's length: services, ghost latencies.
     pub window_seconds: u64,
     /// The live window held more events than are read at once (the limit):
-    /// its newest were left out.
+    /// its oldest were left out.
     pub live_truncated: Option<usize>,
 }
 
@@ -51,7 +51,7 @@ pub fn period(p: &Period, range_label: &str) -> Markup {
                 " Calls from " (at(from)) " to " (at(to)) " are not counted: the roll-up had not stored those slots."
             }
             @if let Some(limit) = p.live_truncated {
-                " The live window holds more than " (count(limit as u64, "event", "events")) ", the most read at once: its newest are left out."
+                " The live window holds more than " (count(limit as u64, "event", "events")) ", the most read at once: its oldest are left out."
             }
             " Ghost latencies come from the live window only (the last "
             (human_duration(p.window_seconds.saturating_mul(1_000_000_000))) ")."
