@@ -254,6 +254,7 @@ fn build(input: &Input) -> AssemblyInput {
             lag_records: input.lag_records,
         },
         cuts: Vec::new(),
+        peer_calls: Default::default(),
     }
 }
 

@@ -124,6 +124,7 @@ fn input(size: u64) -> AssemblyInput {
         activity: None,
         window: Default::default(),
         cuts: Vec::new(),
+        peer_calls: Default::default(),
     }
 }
 

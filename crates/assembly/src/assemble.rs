@@ -6,70 +6,109 @@ use std::collections::BTreeSet;
 use causeway_model::time_parse::format_rfc3339;
 use causeway_model::{Alert, CausalEvent};
 
+use crate::artifact::Selection;
 use crate::artifact::{ARTIFACT_SCHEMA, AlertInfo, Artifact, Frame, FrameType, PreArmNotice, Scope, TraceSpan};
 use crate::claims::claims_for;
 use crate::completeness::completeness;
 use crate::dedupe::dedupe_by_ce_id;
 use crate::first_break::{NO_BREAK_NOTE, first_break};
-use crate::ghosts::{InstrumentedServices, ghost_services};
+use crate::ghosts::{InstrumentedServices, ghost_peer_names, ghost_services};
 use crate::graph::TraceGraph;
 use crate::input::AssemblyInput;
 use crate::linkage::outbound_calls;
 use crate::selection::{TracesInScope, select};
 use crate::window_summary::{summary_from_tallies, window_summary};
 
+/// What the artifact is built from: the selection, the chosen trace's
+/// graph, every event in scope (one per `ce_id`) and the services known to
+/// report.
+struct Chosen<'a> {
+    selection: Selection,
+    graph: TraceGraph<'a>,
+    scope_events: Vec<&'a CausalEvent>,
+    instrumented: InstrumentedServices,
+}
+
+impl<'a> Chosen<'a> {
+    fn new(input: &'a AssemblyInput) -> Self {
+        let alert = &input.alert;
+        let (from, to) = input.scope_bounds();
+        let in_scope = |e: &CausalEvent| (from..=to).contains(&e.start_unix_ns);
+        let same_tenant = |e: &&CausalEvent| e.tenant_id == alert.tenant_id;
+
+        let foreign_tenant_events = input.candidates.iter().filter(|e| !same_tenant(e)).count() as u64;
+        let (candidates, _) = dedupe_by_ce_id(input.candidates.iter().filter(same_tenant));
+        let mut traces = TracesInScope::new();
+        for event in candidates.iter().copied().filter(|e| in_scope(e)) {
+            traces.entry(event.trace_id).or_default().push(event);
+        }
+        let selection = match &input.preselection {
+            Some(preselected) => preselected.clone(),
+            None => select(alert, &traces),
+        };
+
+        // The chosen trace's raw events (duplicates included, so the graph
+        // counts what it collapses).
+        let chosen: Vec<&CausalEvent> = match selection.trace_id {
+            Some(id) => input
+                .candidates
+                .iter()
+                .filter(|e| e.trace_id == id && same_tenant(e))
+                .collect(),
+            None => Vec::new(),
+        };
+        let out_of_scope = candidates
+            .iter()
+            .filter(|e| Some(e.trace_id) == selection.trace_id && !in_scope(e))
+            .count() as u64;
+        let mut graph = TraceGraph::build(chosen.into_iter().filter(|e| in_scope(e)));
+        graph.repairs.out_of_scope_events = out_of_scope;
+        graph.repairs.foreign_tenant_events = foreign_tenant_events;
+
+        let (scope_events, _) = dedupe_by_ce_id(
+            input
+                .candidates
+                .iter()
+                .chain(input.window_events.iter())
+                .filter(same_tenant)
+                .filter(|e| in_scope(e)),
+        );
+        let mut instrumented = InstrumentedServices::from_events(scope_events.iter().copied());
+        if let Some(activity) = &input.activity {
+            instrumented.extend(
+                activity
+                    .iter()
+                    .filter(|tally| tally.events > 0)
+                    .map(|tally| tally.service.as_str()),
+            );
+        }
+        Self {
+            selection,
+            graph,
+            scope_events,
+            instrumented,
+        }
+    }
+}
+
+/// The peers [`assemble`] will report as ghost services of the chosen
+/// trace. A caller with an index of calls by peer reads their calls over
+/// the whole scope and passes them in as [`AssemblyInput::peer_calls`],
+/// instead of passing every event of the window.
+pub fn ghost_peers(input: &AssemblyInput) -> Vec<String> {
+    let chosen = Chosen::new(input);
+    ghost_peer_names(&outbound_calls(&chosen.graph), &chosen.instrumented)
+}
+
 pub fn assemble(input: &AssemblyInput) -> Artifact {
     let alert = &input.alert;
     let (from, to) = input.scope_bounds();
-    let in_scope = |e: &CausalEvent| (from..=to).contains(&e.start_unix_ns);
-    let same_tenant = |e: &&CausalEvent| e.tenant_id == alert.tenant_id;
-
-    let foreign_tenant_events = input.candidates.iter().filter(|e| !same_tenant(e)).count() as u64;
-    let (candidates, _) = dedupe_by_ce_id(input.candidates.iter().filter(same_tenant));
-    let mut traces = TracesInScope::new();
-    for event in candidates.iter().copied().filter(|e| in_scope(e)) {
-        traces.entry(event.trace_id).or_default().push(event);
-    }
-    let selection = match &input.preselection {
-        Some(preselected) => preselected.clone(),
-        None => select(alert, &traces),
-    };
-
-    // The chosen trace's raw events (duplicates included, so the graph
-    // counts what it collapses).
-    let chosen: Vec<&CausalEvent> = match selection.trace_id {
-        Some(id) => input
-            .candidates
-            .iter()
-            .filter(|e| e.trace_id == id && same_tenant(e))
-            .collect(),
-        None => Vec::new(),
-    };
-    let out_of_scope = candidates
-        .iter()
-        .filter(|e| Some(e.trace_id) == selection.trace_id && !in_scope(e))
-        .count() as u64;
-    let mut graph = TraceGraph::build(chosen.into_iter().filter(|e| in_scope(e)));
-    graph.repairs.out_of_scope_events = out_of_scope;
-    graph.repairs.foreign_tenant_events = foreign_tenant_events;
-
-    let (scope_events, _) = dedupe_by_ce_id(
-        input
-            .candidates
-            .iter()
-            .chain(input.window_events.iter())
-            .filter(same_tenant)
-            .filter(|e| in_scope(e)),
-    );
-    let mut instrumented = InstrumentedServices::from_events(scope_events.iter().copied());
-    if let Some(activity) = &input.activity {
-        instrumented.extend(
-            activity
-                .iter()
-                .filter(|tally| tally.events > 0)
-                .map(|tally| tally.service.as_str()),
-        );
-    }
+    let Chosen {
+        selection,
+        graph,
+        scope_events,
+        instrumented,
+    } = Chosen::new(input);
     let calls = outbound_calls(&graph);
 
     let affected_services: Vec<String> = graph
@@ -114,7 +153,7 @@ pub fn assemble(input: &AssemblyInput) -> Artifact {
         trace_span: trace_span(&graph),
         frames: frames(&graph),
         affected_services,
-        ghost_services: ghost_services(&calls, &instrumented, &scope_events),
+        ghost_services: ghost_services(&calls, &instrumented, &scope_events, &input.peer_calls),
         window_summary: match &input.activity {
             Some(activity) => summary_from_tallies(activity, alert.fired_at_unix_ns),
             None => window_summary(&scope_events, alert.fired_at_unix_ns),

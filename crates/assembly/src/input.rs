@@ -1,6 +1,8 @@
 //! What the assembler passes in. Everything the artifact depends on is
 //! here, including the assembly time: the crate reads no clock.
 
+use std::collections::BTreeMap;
+
 use causeway_model::{Alert, CausalEvent};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +41,19 @@ pub struct AssemblyInput {
     /// Reads the caller had to cut, reported in the artifact as they are.
     #[serde(default)]
     pub cuts: Vec<ReadCut>,
+    /// Per ghost peer ([`crate::ghost_peers`]), the caller side of every
+    /// outbound step in scope naming it, read through the store's peer
+    /// index (the live path). A ghost peer not here is counted from
+    /// `candidates` and `window_events`.
+    #[serde(default)]
+    pub peer_calls: BTreeMap<String, Vec<CallSample>>,
+}
+
+/// The caller's side of one outbound step: how long it took, whether it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSample {
+    pub duration_ns: u64,
+    pub non_success: bool,
 }
 
 /// One service's events over the scope, counted by the store.

@@ -23,10 +23,11 @@ mod stats;
 mod window_summary;
 
 pub use artifact::*;
-pub use assemble::assemble;
+pub use assemble::{assemble, ghost_peers};
 pub use coverage::{AssemblyShares, Coverage, EdgeHealth, GhostCoverage, coverage};
 pub use coverage_range::{call_edges, coverage_over_range};
 pub use input::{
-    AssemblyInput, DEFAULT_PRE_ARM_NS, DEFAULT_SETTLE_NS, PreArmSignal, ServiceTally, WindowProgress, scope_bounds,
+    AssemblyInput, CallSample, DEFAULT_PRE_ARM_NS, DEFAULT_SETTLE_NS, PreArmSignal, ServiceTally, WindowProgress,
+    scope_bounds,
 };
 pub use render::{human_duration, human_lead, render_waterfall, tree_order};

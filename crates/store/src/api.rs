@@ -52,6 +52,18 @@ pub struct ServiceActivity {
     pub first_failure_end_unix_ns: Option<u64>,
 }
 
+/// An outbound step (a call, a publish, a webhook) as the peer index holds
+/// it: the caller's side of one call, enough for caller-side figures and to
+/// find the calling trace without reading the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerCall {
+    pub trace_id: TraceId,
+    pub ce_id: CeId,
+    pub start_unix_ns: u64,
+    pub duration_ns: u64,
+    pub non_success: bool,
+}
+
 /// How far a windower has written one partition of the CE topic: every
 /// record below `next_offset` is in the window (or dead-lettered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -121,6 +133,19 @@ pub trait WindowStore: Send + Sync + 'static {
         to_unix_ns: u64,
         limit: usize,
     ) -> Result<Vec<CausalEvent>, StoreError>;
+
+    /// The `limit` outbound steps of a tenant naming `peer` (`""`: naming
+    /// none) that started in `[from_unix_ns, to_unix_ns]` latest (nearest
+    /// the alert), returned ordered by `(start_unix_ns, trace_id, ce_id)`.
+    /// Read from an index of outbound steps by peer, not from the events.
+    async fn peer_calls(
+        &self,
+        tenant_id: &str,
+        peer: &str,
+        from_unix_ns: u64,
+        to_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<PeerCall>, StoreError>;
 
     /// Stores an SDK notice with the same expiry rule as events.
     async fn put_notice(&self, notice: &ServiceNotice, expires_at_unix_ns: u64) -> Result<(), StoreError>;

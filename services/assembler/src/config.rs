@@ -37,9 +37,14 @@ pub struct AssemblerConfig {
     /// Most events read of one trace (the chosen trace, or a trace read
     /// through the API); a longer trace is cut and the cut reported.
     pub max_trace_events: usize,
-    /// Most window events read for the ghost services' caller-side
-    /// figures (those nearest the alert; a cut is reported).
+    /// Most window events the coverage and topology answers read (the
+    /// answer says when it was capped).
     pub max_window_events: usize,
+    /// Most calls read from the peer index per peer: for each ghost
+    /// service's caller-side figures, and to find the traces calling an
+    /// alerting service that does not report (those nearest the alert; a
+    /// cut is reported).
+    pub max_peer_calls: usize,
     /// Most window events the topology roll-up reads for one 5-minute slot
     /// (the latest; a cut is logged and counted, and that slot's calls are
     /// undercounted).
@@ -66,6 +71,7 @@ impl Default for AssemblerConfig {
             max_candidate_traces: 2_000,
             max_trace_events: 100_000,
             max_window_events: 100_000,
+            max_peer_calls: 100_000,
             topology_rollup_max_events: 200_000,
             public_url: String::new(),
             drain_deadline_seconds: 15,
@@ -86,6 +92,8 @@ impl AssemblerConfig {
             ("max_scope_traces", self.max_scope_traces),
             ("max_failures", self.max_failures),
             ("max_concurrent_alerts", self.max_concurrent_alerts),
+            ("max_window_events", self.max_window_events),
+            ("max_peer_calls", self.max_peer_calls),
         ] {
             if value == 0 {
                 errors.push(format!("assembler.{key}: must be above 0"));

@@ -8,6 +8,7 @@ mod api;
 mod clock;
 mod config;
 mod consume;
+mod ghost_calls;
 mod ids;
 mod materialize;
 mod metrics_names;

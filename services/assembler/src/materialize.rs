@@ -3,13 +3,14 @@
 //! alert returns the artifact already stored.
 
 use causeway_assembly::{
-    AssemblyInput, PreArmSignal, ReadCut, SelectionReason, ServiceTally, WindowProgress, assemble, scope_bounds,
+    AssemblyInput, PreArmSignal, SelectionReason, ServiceTally, WindowProgress, assemble, scope_bounds,
 };
 use causeway_model::Alert;
 use causeway_runtime::tenants::TenantRegistry;
 use causeway_store::{ArtifactStore, StoreError, StoredArtifact, WindowStore};
 
 use crate::config::AssemblerConfig;
+use crate::ghost_calls::read_ghost_calls;
 use crate::ids::{artifact_id, share_token};
 use crate::select::{caller_traces, select_live};
 
@@ -30,7 +31,8 @@ const PRE_ARM_START: &str = "pre_arm_start";
 
 /// Reads what the artifact needs from the window, by index: the chosen
 /// trace (see [`crate::select`]), per-service counts over the scope, the
-/// events nearest the alert for the ghost services' figures, SDK notices.
+/// calls to each ghost service over the scope (see [`crate::ghost_calls`]),
+/// SDK notices. No read is proportional to the window's size.
 /// `progress` says whether the window had caught up when it was read.
 pub async fn materialize(
     config: &AssemblerConfig,
@@ -56,22 +58,6 @@ pub async fn materialize(
 
     let chosen = select_live(window, config, alert, (from, to)).await?;
     let mut cuts = chosen.cuts;
-    let limit = config.max_window_events;
-    let mut window_events = window
-        .window_events(&alert.tenant_id, from, to, limit.saturating_add(1))
-        .await?;
-    let nearest_cut = window_events.len() > limit;
-    if nearest_cut {
-        // The read keeps the newest: drop the oldest extra one.
-        window_events.remove(0);
-        cuts.push(ReadCut {
-            what: "window_events".to_owned(),
-            limit: limit as u64,
-            kept: limit as u64,
-            total: None,
-            note: format!("ghost services' caller-side figures cover the {limit} events nearest the alert"),
-        });
-    }
     // Nothing of the alerting service in scope: weigh the traces calling it
     // with the offline rules (which look for callers when nothing touches
     // the service); their count is not the scope's, so it is not claimed.
@@ -81,7 +67,7 @@ pub async fn materialize(
         .as_ref()
         .is_some_and(|s| s.reason == SelectionReason::NoTrace)
     {
-        let callers = caller_traces(window, config, alert, &window_events, nearest_cut, &mut cuts).await?;
+        let callers = caller_traces(window, config, alert, (from, to), &mut cuts).await?;
         if !callers.is_empty() {
             candidates = callers;
             preselection = None;
@@ -110,19 +96,21 @@ pub async fn materialize(
             metadata_json: notice.metadata_json,
         })
         .collect();
-    let input = AssemblyInput {
+    let mut input = AssemblyInput {
         alert: alert.clone(),
         pre_arm_ns,
         settle_ns,
         candidates,
-        window_events,
+        window_events: Vec::new(),
         pre_arm_signals,
         assembled_at_unix_ns: now_unix_ns,
         preselection,
         activity: Some(activity),
         window: progress,
         cuts,
+        peer_calls: Default::default(),
     };
+    read_ghost_calls(window, config, &mut input).await?;
     let mut artifact = assemble(&input);
     if !counted_live {
         artifact.selection.traces_in_scope = None;

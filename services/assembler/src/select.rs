@@ -225,34 +225,33 @@ async fn slowest(
 
 /// No trace of the alerting service is in scope — an alert on a dependency
 /// without the SDK: the traces that call it (an outbound step naming it as
-/// peer), found among the events nearest the alert that were read for the
-/// ghost figures, each read in full (at most `max_candidate_traces`).
+/// peer), from the store's peer index over the scope (the calls nearest the
+/// alert, at most `max_peer_calls`), each read in full (at most
+/// `max_candidate_traces`).
 pub async fn caller_traces(
     window: &dyn WindowStore,
     config: &AssemblerConfig,
     alert: &Alert,
-    nearest: &[CausalEvent],
-    nearest_cut: bool,
+    (from, to): (u64, u64),
     cuts: &mut Vec<ReadCut>,
 ) -> Result<Vec<CausalEvent>, StoreError> {
     let service = alert.service.as_str();
-    let callers: BTreeSet<TraceId> = nearest
-        .iter()
-        .filter(|e| e.kind.is_outbound() && e.peer.as_deref() == Some(service))
-        .map(|e| e.trace_id)
-        .collect();
-    if callers.is_empty() {
-        return Ok(Vec::new());
-    }
-    if nearest_cut {
+    let limit = config.max_peer_calls;
+    let mut calls = window
+        .peer_calls(&alert.tenant_id, service, from, to, limit.saturating_add(1))
+        .await?;
+    if calls.len() > limit {
+        // The read keeps the latest: drop the oldest extra one.
+        calls.remove(0);
         cuts.push(ReadCut {
             what: "caller_traces".to_owned(),
-            limit: config.max_window_events as u64,
-            kept: config.max_window_events as u64,
+            limit: limit as u64,
+            kept: limit as u64,
             total: None,
-            note: format!("traces calling {service} were looked for among the events nearest the alert"),
+            note: format!("traces calling {service} were looked for among the {limit} calls to it nearest the alert"),
         });
     }
+    let callers: BTreeSet<TraceId> = calls.into_iter().map(|call| call.trace_id).collect();
     if callers.len() > config.max_candidate_traces {
         cuts.push(ReadCut {
             what: "caller_candidates".to_owned(),

@@ -51,6 +51,7 @@ pub fn run(args: AssembleArgs) -> anyhow::Result<()> {
         activity: None,
         window: Default::default(),
         cuts: Vec::new(),
+        peer_calls: Default::default(),
         pre_arm_ns: args.pre_arm_seconds.saturating_mul(1_000_000_000),
         settle_ns,
         candidates: events.clone(),

@@ -93,6 +93,7 @@ pub fn input(alert: Alert, candidates: Vec<CausalEvent>) -> AssemblyInput {
         activity: None,
         window: Default::default(),
         cuts: Vec::new(),
+        peer_calls: Default::default(),
     }
 }
 

@@ -11,12 +11,14 @@ use crate::api::StoredArtifact;
 use crate::open::Stores;
 
 mod artifacts;
+mod peer_calls;
 mod shared;
 mod topology;
 mod window;
 mod window_index;
 
 pub use artifacts::*;
+pub use peer_calls::*;
 pub use shared::*;
 pub use topology::*;
 pub use window::*;
@@ -107,6 +109,7 @@ macro_rules! store_conformance_suite {
             topology_slots_replace_sum_and_expire,
             data_survives_reopen,
             window_indexes_survive_reopen,
+            peer_calls_by_peer_range_limit_and_expiry,
             a_healthy_store_is_ready
         );
     };

@@ -8,7 +8,7 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use super::window_write::{expire_notices_txn, put_progress_txn};
 use super::{EmbeddedStore, NOTICE_EXPIRY, NOTICES, PROGRESS, codec, engine_error, keys, open, put, read_err};
-use crate::api::{FailureRef, PartitionProgress, ServiceActivity, ServiceNotice, StoreError, WindowStore};
+use crate::api::{FailureRef, PartitionProgress, PeerCall, ServiceActivity, ServiceNotice, StoreError, WindowStore};
 
 #[async_trait]
 impl WindowStore for EmbeddedStore {
@@ -85,6 +85,21 @@ impl WindowStore for EmbeddedStore {
         let tenant_id = tenant_id.to_owned();
         self.on_window(move |window| window.window_events(&tenant_id, from_unix_ns, to_unix_ns, limit))
             .await
+    }
+
+    async fn peer_calls(
+        &self,
+        tenant_id: &str,
+        peer: &str,
+        from_unix_ns: u64,
+        to_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<PeerCall>, StoreError> {
+        if from_unix_ns > to_unix_ns || limit == 0 {
+            return Ok(Vec::new());
+        }
+        // From the in-memory index alone: no segment is read.
+        self.window.peer_calls(tenant_id, peer, from_unix_ns, to_unix_ns, limit)
     }
 
     async fn put_notice(&self, notice: &ServiceNotice, expires_at_unix_ns: u64) -> Result<(), StoreError> {

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "topology_slots",
         cql: include_str!("../../../../deploy/cql/0002_topology_slots.cql"),
     },
+    Migration {
+        version: 3,
+        name: "events_by_peer",
+        cql: include_str!("../../../../deploy/cql/0003_events_by_peer.cql"),
+    },
 ];
 
 /// How long a replica waits for another's migration before giving up.

@@ -14,6 +14,7 @@ mod artifact_ends;
 mod artifacts;
 mod exec;
 mod migrate;
+mod peer_calls;
 mod statements;
 mod topology;
 mod url;

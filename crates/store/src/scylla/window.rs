@@ -1,6 +1,7 @@
 //! The pre-alert window on the ScyllaDB store: each event goes to its
 //! trace's partition, to its tenant's time bucket and to its service's time
-//! bucket, with an entry in the expiry index; every write carries a TTL of
+//! bucket (an outbound step also to its peer's, `peer_calls.rs`), with an
+//! entry in the expiry index; every write carries a TTL of
 //! the expiry + grace, so rows `expire` never reaches still go.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -17,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::ScyllaStore;
 use super::exec::{big, corrupt};
-use crate::api::{FailureRef, PartitionProgress, ServiceActivity, ServiceNotice, StoreError, WindowStore};
+use crate::api::{FailureRef, PartitionProgress, PeerCall, ServiceActivity, ServiceNotice, StoreError, WindowStore};
 
 /// The most a TTL may be (the database's limit is 20 years).
 const MAX_TTL_SECONDS: u64 = 20 * 365 * 86_400;
@@ -101,15 +102,26 @@ impl ScyllaStore {
     async fn expire_event(&self, entry: ExpiryRow) -> Result<bool, StoreError> {
         let st = &self.inner.statements;
         let (expires_at, tenant_id, trace_id, ce_id, service, start, failure_end) = entry.row;
-        let current: Option<(Option<i64>,)> = self
+        let current: Option<(Option<i64>, Option<Vec<u8>>)> = self
             .first_row(
                 "event_expires_at",
-                &st.event_expires_at,
+                &st.event_expiry_check,
                 (&tenant_id, &trace_id, &ce_id),
             )
             .await?;
-        let due = current == Some((Some(expires_at),));
+        let (stored_expiry, body) = current.unwrap_or_default();
+        let due = stored_expiry == Some(expires_at);
         if due {
+            // The peer index row is found from the event itself (kind and
+            // peer are not in the expiry entry).
+            match body.as_deref().map(decode_event) {
+                Some(Ok(event)) => self.delete_peer_call(&event).await?,
+                Some(Err(err)) => tracing::warn!(
+                    error = %err,
+                    "an expiring event's stored body is unreadable; its peer index row, if any, goes with its ttl"
+                ),
+                None => {}
+            }
             let bucket = big(u64::try_from(start).unwrap_or(0) / self.inner.config.bucket_ns().max(1));
             futures::future::try_join3(
                 self.run("event_delete", &st.delete_trace_row, (&tenant_id, &trace_id, &ce_id)),
@@ -271,6 +283,7 @@ impl WindowStore for ScyllaStore {
                 .map(|result| result.map(drop))
                 .boxed(),
             );
+            writes.extend(self.put_peer_call(event, ttl, &mut directory));
             writes.push(
                 self.run(
                     "expiry_put",
@@ -433,6 +446,18 @@ impl WindowStore for ScyllaStore {
 
     async fn progress(&self, topic: &str) -> Result<Vec<PartitionProgress>, StoreError> {
         self.read_progress(topic).await
+    }
+
+    async fn peer_calls(
+        &self,
+        tenant_id: &str,
+        peer: &str,
+        from_unix_ns: u64,
+        to_unix_ns: u64,
+        limit: usize,
+    ) -> Result<Vec<PeerCall>, StoreError> {
+        self.read_peer_calls(tenant_id, peer, from_unix_ns, to_unix_ns, limit)
+            .await
     }
 
     async fn put_notice(&self, notice: &ServiceNotice, expires_at_unix_ns: u64) -> Result<(), StoreError> {

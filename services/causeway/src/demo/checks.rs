@@ -109,6 +109,7 @@ mod tests {
             activity: None,
             window: Default::default(),
             cuts: Vec::new(),
+            peer_calls: Default::default(),
         });
         let checks = expectations(&artifact);
         assert!(checks.iter().all(|c| c.met), "{checks:#?}");

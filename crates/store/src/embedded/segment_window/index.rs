@@ -2,8 +2,9 @@
 //! window holds millions of events: each stored event is one slot of a slab
 //! (its ids, where it is stored, its times), and every index holds 4-byte
 //! slot numbers: a hash table by `(trace, ce)`, the slots of each trace,
-//! the slots and counters of each (start second, service), and the slots
-//! due at each expiry. Failures (a small share) keep their ids, ordered by
+//! the slots and counters of each (start second, service), the outbound
+//! slots of each (peer, start second), and the slots due at each expiry.
+//! Failures (a small share) keep their ids, ordered by
 //! completion. Rebuilt from the segments at open; nothing here is durable.
 //! docs/embedded-storage.md has the bytes per event.
 
@@ -14,7 +15,7 @@ use causeway_model::{CausalEvent, CeId, TraceId};
 use hashbrown::HashTable;
 
 use super::segments::Loc;
-use crate::api::{FailureRef, ServiceActivity};
+use crate::api::{FailureRef, PeerCall, ServiceActivity};
 
 pub const MIN_TRACE: TraceId = TraceId([0; 16]);
 pub const MAX_TRACE: TraceId = TraceId([0xff; 16]);
@@ -37,12 +38,14 @@ struct Slot {
     failed: bool,
 }
 
-/// The events of one (start second, service): their slots, and the
-/// completion times of the non-success ones, ascending (a multiset).
+/// The events of one (start second, service): their slots, the
+/// completion times of the non-success ones, ascending (a multiset), and
+/// the peers its outbound steps named (their slots are in `calls`).
 #[derive(Debug, Default)]
 struct Second {
     slots: Vec<u32>,
     failure_ends: Vec<u64>,
+    peers: Vec<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +61,9 @@ pub struct TenantIndex {
     by_key: HashTable<u32>,
     traces: HashMap<TraceId, Vec<u32>>,
     seconds: BTreeMap<(u64, u32), Second>,
+    /// Outbound steps by (peer, start second); peer names share the
+    /// service-name table, `""` for a step naming no peer.
+    calls: BTreeMap<(u32, u64), Vec<u32>>,
     failures: BTreeSet<(u64, TraceId, CeId)>,
     /// Per expiry time, the slots written with it: a batch shares one
     /// expiry, so this is one append per event. An event whose expiry moved
@@ -65,6 +71,9 @@ pub struct TenantIndex {
     /// and is skipped.
     expiry: BTreeMap<u64, Vec<u32>>,
 }
+
+/// The order of reads by time: start, then trace and `ce_id`.
+type SlotKey = (u64, TraceId, CeId);
 
 /// What a write must do for one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +140,10 @@ impl TenantIndex {
             return;
         }
         let service = self.service_id(&event.service);
+        let peer = event
+            .kind
+            .is_outbound()
+            .then(|| self.service_id(event.peer.as_deref().unwrap_or_default()));
         let slot = Slot {
             trace: event.trace_id,
             ce: event.ce_id,
@@ -160,8 +173,15 @@ impl TenantIndex {
         });
         self.traces.entry(slot.trace).or_default().push(at);
         self.expiry.entry(expires_at).or_default().push(at);
-        let second = self.seconds.entry((slot.start / SECOND_NS, service)).or_default();
+        let start_second = slot.start / SECOND_NS;
+        let second = self.seconds.entry((start_second, service)).or_default();
         second.slots.push(at);
+        if let Some(peer) = peer {
+            self.calls.entry((peer, start_second)).or_default().push(at);
+            if !second.peers.contains(&peer) {
+                second.peers.push(peer);
+            }
+        }
         if slot.failed {
             self.failures.insert((slot.end, slot.trace, slot.ce));
             let position = second.failure_ends.partition_point(|end| *end < slot.end);
@@ -221,6 +241,15 @@ impl TenantIndex {
         }
         for second in seconds {
             if let Some(counts) = self.seconds.get_mut(&second) {
+                for peer in &counts.peers {
+                    let key = (*peer, second.0);
+                    if let Some(calls) = self.calls.get_mut(&key) {
+                        calls.retain(|&at| slots[at as usize].live);
+                        if calls.is_empty() {
+                            self.calls.remove(&key);
+                        }
+                    }
+                }
                 counts.slots.retain(|&at| slots[at as usize].live);
                 if counts.slots.is_empty() {
                     self.seconds.remove(&second);
@@ -317,180 +346,91 @@ impl TenantIndex {
     /// The `limit` events starting in `[from, to]` that started latest,
     /// ordered by start then `ce_id`.
     pub fn latest(&self, from: u64, to: u64, limit: usize) -> Vec<Loc> {
-        // Whole seconds, latest first, until they hold `limit` events; then
-        // the exact order within them.
-        let mut picked: Vec<u32> = Vec::new();
-        let mut last_second = None;
-        for (second, _, slots) in self.starting(from, to).rev() {
-            if last_second != Some(second) && picked.len() >= limit {
-                break;
+        let seconds = self.starting(from, to).rev().map(|(second, _, slots)| (second, slots));
+        let located = |slot: &Slot| ((slot.start, slot.trace, slot.ce), slot.loc);
+        self.latest_slots(seconds, from, to, limit, located)
+            .into_iter()
+            .map(|(_, loc)| loc)
+            .collect()
+    }
+
+    /// From lists of slots by start second, latest second first: what
+    /// `pick` makes of the `limit` slots starting in `[from, to]` latest,
+    /// ordered by its key (start, trace, ce). Whole seconds are taken until
+    /// they hold `limit`. Each slot is read once (at volume every slot read
+    /// is a cache miss), and each second is sorted on its own: seconds
+    /// already order the starts, so no sort spans the whole result.
+    fn latest_slots<'s, T>(
+        &self,
+        seconds: impl Iterator<Item = (u64, &'s [u32])>,
+        from: u64,
+        to: u64,
+        limit: usize,
+        pick: impl Fn(&Slot) -> (SlotKey, T),
+    ) -> Vec<(SlotKey, T)> {
+        // Per second, latest first.
+        let mut taken: Vec<Vec<(SlotKey, T)>> = Vec::new();
+        let mut second_slots: Vec<(SlotKey, T)> = Vec::new();
+        let (mut total, mut current) = (0, None);
+        for (second, slots) in seconds {
+            if current != Some(second) {
+                if total >= limit {
+                    break;
+                }
+                current = Some(second);
+                taken.push(std::mem::take(&mut second_slots));
             }
-            last_second = Some(second);
-            picked.extend(slots.iter().filter(|&&at| self.starts_within(at, from, to)));
+            let before = second_slots.len();
+            second_slots.extend(
+                slots
+                    .iter()
+                    .map(|&at| &self.slots[at as usize])
+                    .filter(|slot| (from..=to).contains(&slot.start))
+                    .map(&pick),
+            );
+            total += second_slots.len() - before;
         }
-        let key = |at: &u32| {
-            let slot = &self.slots[*at as usize];
-            (slot.start, slot.trace, slot.ce)
+        taken.push(second_slots);
+        // Every second but the oldest taken holds fewer than `limit`
+        // together: only the oldest is cut.
+        let mut skip = total.saturating_sub(limit);
+        let mut out = Vec::with_capacity(total - skip);
+        for mut slots in taken.into_iter().rev() {
+            slots.sort_unstable_by_key(|(key, _)| *key);
+            let cut = skip.min(slots.len());
+            skip -= cut;
+            out.extend(slots.into_iter().skip(cut));
+        }
+        out
+    }
+
+    /// The `limit` outbound steps naming `peer` that started in `[from,
+    /// to]` latest, ordered by (start, trace, ce), from the slots alone.
+    pub fn peer_calls(&self, peer: &str, from: u64, to: u64, limit: usize) -> Vec<PeerCall> {
+        let Some(&peer) = self.service_ids.get(peer) else {
+            return Vec::new();
         };
-        picked.sort_unstable_by_key(key);
-        let skip = picked.len().saturating_sub(limit);
-        picked[skip..].iter().map(|&at| self.slots[at as usize].loc).collect()
+        let seconds = self
+            .calls
+            .range((peer, from / SECOND_NS)..=(peer, to / SECOND_NS))
+            .rev()
+            .map(|(&(_, second), slots)| (second, slots.as_slice()));
+        let call = |slot: &Slot| {
+            let call = PeerCall {
+                trace_id: slot.trace,
+                ce_id: slot.ce,
+                start_unix_ns: slot.start,
+                duration_ns: slot.end.saturating_sub(slot.start),
+                non_success: slot.failed,
+            };
+            ((slot.start, slot.trace, slot.ce), call)
+        };
+        self.latest_slots(seconds, from, to, limit, call)
+            .into_iter()
+            .map(|(_, call)| call)
+            .collect()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use causeway_model::Kind;
-
-    use super::*;
-
-    /// The plainest model of the same rules: every live event, by key.
-    #[derive(Default)]
-    struct Model {
-        events: BTreeMap<(TraceId, CeId), (CausalEvent, Loc, u64)>,
-    }
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, bound: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % bound
-        }
-    }
-
-    fn event(rng: &mut Rng) -> CausalEvent {
-        // Few traces and ids, so copies, shared traces and ties are common.
-        let mut trace = [0u8; 16];
-        trace[0] = rng.below(40) as u8;
-        let mut ce = [0u8; 16];
-        ce[0] = rng.below(30) as u8;
-        CausalEvent {
-            tenant_id: "t".to_owned(),
-            trace_id: TraceId(trace),
-            ce_id: CeId(ce),
-            parent_ce_id: None,
-            service: ["a", "b", "c"][rng.below(3) as usize].to_owned(),
-            kind: Kind::HttpIn,
-            status: if rng.below(4) == 0 { 503 } else { 200 },
-            start_unix_ns: 1_000 * SECOND_NS + rng.below(20) * SECOND_NS / 2,
-            duration_ns: rng.below(3) * SECOND_NS / 4,
-            operation: None,
-            peer: None,
-            environment: None,
-        }
-    }
-
-    /// Random writes (new events, copies with earlier and later expiries)
-    /// and expiry passes, with every read compared to the model after each
-    /// step: slots freed by expiry are used again by later events.
-    #[test]
-    fn every_read_matches_a_plain_model_through_writes_and_expiry() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let (mut index, mut model) = (TenantIndex::default(), Model::default());
-        let mut now = 0;
-        for step in 0..3_000u64 {
-            if rng.below(10) == 0 {
-                now += rng.below(4);
-                let before = model.events.len();
-                model.events.retain(|_, (_, _, expires_at)| *expires_at > now);
-                assert_eq!(index.expire(now), (before - model.events.len()) as u64, "step {step}");
-            } else {
-                let event = event(&mut rng);
-                let expires_at = now + 1 + rng.below(6);
-                let loc = Loc {
-                    bucket: expires_at,
-                    offset: step,
-                    len: 1,
-                };
-                let key = (event.trace_id, event.ce_id);
-                let expected = match model.events.get(&key) {
-                    None => Plan::New,
-                    Some((_, loc, stored)) if *stored < expires_at => Plan::Extend(*loc),
-                    Some(_) => Plan::Skip,
-                };
-                assert_eq!(index.plan(key.0, key.1, expires_at), expected);
-                index.insert(&event, loc, expires_at);
-                match model.events.get_mut(&key) {
-                    None => {
-                        model.events.insert(key, (event, loc, expires_at));
-                    }
-                    Some(stored) if stored.2 < expires_at => (stored.1, stored.2) = (loc, expires_at),
-                    Some(_) => {}
-                }
-            }
-            if step % 7 == 0 {
-                compare(&index, &model, &mut rng);
-            }
-        }
-        assert_eq!(index.is_empty(), model.events.is_empty());
-    }
-
-    fn compare(index: &TenantIndex, model: &Model, rng: &mut Rng) {
-        let trace = TraceId({
-            let mut id = [0u8; 16];
-            id[0] = rng.below(40) as u8;
-            id
-        });
-        let limit = 1 + rng.below(12) as usize;
-        let expected: Vec<Loc> = model
-            .events
-            .range((trace, MIN_CE)..=(trace, MAX_CE))
-            .take(limit)
-            .map(|(_, (_, loc, _))| *loc)
-            .collect();
-        assert_eq!(index.trace(trace, limit), expected);
-
-        let (from, to) = (
-            1_000 * SECOND_NS + rng.below(6) * SECOND_NS,
-            1_000 * SECOND_NS + 10 * SECOND_NS,
-        );
-        let mut by_start: Vec<(u64, TraceId, CeId, Loc)> = model
-            .events
-            .values()
-            .filter(|(e, _, _)| (from..=to).contains(&e.start_unix_ns))
-            .map(|(e, loc, _)| (e.start_unix_ns, e.trace_id, e.ce_id, *loc))
-            .collect();
-        by_start.sort_by_key(|&(start, trace, ce, _)| (start, trace, ce));
-        let latest: Vec<Loc> = by_start[by_start.len().saturating_sub(limit)..]
-            .iter()
-            .map(|entry| entry.3)
-            .collect();
-        assert_eq!(index.latest(from, to, limit), latest);
-
-        let mut traces: Vec<TraceId> = model
-            .events
-            .values()
-            .filter(|(e, _, _)| e.service == "b" && (from..=to).contains(&e.start_unix_ns))
-            .map(|(e, _, _)| e.trace_id)
-            .collect();
-        traces.sort_unstable();
-        traces.dedup();
-        traces.truncate(limit);
-        assert_eq!(index.service_traces("b", from, to, limit), traces);
-
-        let mut failures: Vec<(u64, TraceId, CeId)> = model
-            .events
-            .values()
-            .filter(|(e, _, _)| e.is_non_success())
-            .map(|(e, _, _)| (e.end_unix_ns(), e.trace_id, e.ce_id))
-            .collect();
-        failures.sort_unstable();
-        let found: Vec<(u64, TraceId, CeId)> = index
-            .failures(0, u64::MAX, usize::MAX)
-            .into_iter()
-            .map(|f| (f.end_unix_ns, f.trace_id, f.ce_id))
-            .collect();
-        assert_eq!(found, failures);
-
-        let activity = index.activity(0, u64::MAX);
-        let events: u64 = activity.iter().map(|a| a.events).sum();
-        let non_success: u64 = activity.iter().map(|a| a.non_success).sum();
-        assert_eq!(events, model.events.len() as u64);
-        assert_eq!(non_success, failures.len() as u64);
-    }
-}
+mod tests;

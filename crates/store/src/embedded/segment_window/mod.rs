@@ -17,7 +17,7 @@ use causeway_model::{CausalEvent, CeId, TraceId};
 use self::index::{Plan, TenantIndex};
 use self::segments::{FRAME_HEADER, Loc, Segments, bucket_of, push_frame};
 use super::codec;
-use crate::api::{FailureRef, ServiceActivity, StoreError};
+use crate::api::{FailureRef, PeerCall, ServiceActivity, StoreError};
 
 pub struct SegmentWindow {
     segments: Segments,
@@ -198,6 +198,17 @@ impl SegmentWindow {
     ) -> Result<Vec<CausalEvent>, StoreError> {
         let locs = self.with_tenant(tenant_id, |index| index.latest(from, to, limit))?;
         self.load(locs)
+    }
+
+    pub fn peer_calls(
+        &self,
+        tenant_id: &str,
+        peer: &str,
+        from: u64,
+        to: u64,
+        limit: usize,
+    ) -> Result<Vec<PeerCall>, StoreError> {
+        self.with_tenant(tenant_id, |index| index.peer_calls(peer, from, to, limit))
     }
 
     fn expire_indexes(&self, now: u64) -> Result<u64, StoreError> {
