@@ -143,6 +143,52 @@ async fn consumed_old_segments_are_deleted_and_reading_continues() {
     );
 }
 
+/// The defaults keep nothing every group has committed: with no publish
+/// after the commit, the idle retention pass deletes the consumed segments,
+/// never the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_segments_go_while_nothing_is_published() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let defaults = EmbeddedBusOptions::default();
+    assert_eq!(
+        defaults.retention,
+        Duration::ZERO,
+        "standalone keeps no consumed record"
+    );
+    let options = EmbeddedBusOptions {
+        segment_bytes: 256,
+        retention_interval: Duration::from_millis(50),
+        ..defaults
+    };
+    let bus = EmbeddedBus::open_with(dir.path(), options).await.expect("open");
+    bus.ensure_topics(&[spec("t", 1)]).await.expect("topic");
+    let mut consumer = bus.subscribe("t", "g").await.expect("subscribe");
+    for n in 0..20 {
+        bus.publish("t", vec![Record::new("k", format!("{n:040}"))])
+            .await
+            .expect("publish");
+    }
+    let rolled = segments(dir.path(), "t", 0).len();
+    assert!(rolled > 3, "small segments roll: {rolled}");
+    let got = poll_until(&mut *consumer, 20).await;
+    assert_eq!(got.len(), 20);
+    // Nothing committed yet: idle passes keep every segment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(segments(dir.path(), "t", 0).len(), rolled, "unconsumed segments stay");
+    consumer.ack(got.last().expect("some")).await.expect("ack");
+    consumer.commit().await.expect("commit");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while segments(dir.path(), "t", 0).len() > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(segments(dir.path(), "t", 0).len(), 1, "only the last segment is kept");
+    bus.publish("t", vec![Record::new("k", "after")])
+        .await
+        .expect("publish");
+    let got = poll_until(&mut *consumer, 1).await;
+    assert_eq!(got.first().map(|d| d.offset), Some(20), "offsets go on");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_and_partition_counts_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");

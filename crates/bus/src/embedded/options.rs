@@ -10,7 +10,9 @@ pub struct EmbeddedBusOptions {
     /// A segment file rolls once it would grow past this size.
     pub segment_bytes: u64,
     /// A whole segment is deleted once every group committed past it and it
-    /// was last written this long ago.
+    /// was last written this long ago. The default is 0: in standalone the
+    /// window is the record and the bus only carries events to it, so what
+    /// every group has committed goes at the next retention pass.
     pub retention: Duration,
     /// Hard cap per partition: past it the oldest segments go even if a
     /// group has not consumed them, so the disk stays bounded.
@@ -21,16 +23,20 @@ pub struct EmbeddedBusOptions {
     pub max_in_flight_bytes: u32,
     /// What `BusError::Full` tells callers to wait.
     pub retry_after: Duration,
+    /// How often retention runs besides when a segment rolls, publishing or
+    /// idle (not a URL option).
+    pub retention_interval: Duration,
 }
 
 impl Default for EmbeddedBusOptions {
     fn default() -> Self {
         Self {
-            segment_bytes: 64 * 1024 * 1024,
-            retention: Duration::from_secs(24 * 3600),
+            segment_bytes: 16 * 1024 * 1024,
+            retention: Duration::ZERO,
             retain_bytes_per_partition: 1024 * 1024 * 1024,
             max_in_flight_bytes: 64 * 1024 * 1024,
             retry_after: Duration::from_millis(100),
+            retention_interval: Duration::from_secs(30),
         }
     }
 }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
@@ -47,8 +47,6 @@ pub enum WriterRequest {
 
 /// How many queued requests one group commit takes at most.
 const MAX_REQUESTS_PER_COMMIT: usize = 4096;
-/// How often retention runs when no segment rolled.
-const RETENTION_INTERVAL: Duration = Duration::from_secs(30);
 
 /// One partition's share of a group commit.
 struct Pending {
@@ -73,7 +71,18 @@ pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, hea
     let mut topics_touched: BTreeMap<String, Arc<Topic>> = BTreeMap::new();
     let mut failed: Failed = BTreeMap::new();
     let mut last_retention = Instant::now();
-    while let Ok(first) = requests.recv() {
+    loop {
+        // Retention also runs while nothing is published, so what the
+        // groups commit after the last publish does not stay on disk.
+        let first = match requests.recv_timeout(options.retention_interval) {
+            Ok(first) => first,
+            Err(RecvTimeoutError::Timeout) => {
+                retire(&mut topics_touched, options);
+                last_retention = Instant::now();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let mut batch = Vec::new();
         let mut next = Some(first);
         while let Some(request) = next.take() {
@@ -152,14 +161,20 @@ pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, hea
             // A caller that gave up waiting is fine: its records are durable.
             let _ = reply.send(result);
         }
-        if rolled || last_retention.elapsed() >= RETENTION_INTERVAL {
-            for topic in topics_touched.values() {
-                apply_retention(topic, options);
-            }
+        if rolled || last_retention.elapsed() >= options.retention_interval {
+            retire(&mut topics_touched, options);
             last_retention = Instant::now();
         }
-        topics_touched.retain(|_, topic| Arc::strong_count(topic) > 1);
     }
+}
+
+/// A retention pass over the topics written since they were opened; a
+/// topic dropped everywhere else is forgotten.
+fn retire(topics_touched: &mut BTreeMap<String, Arc<Topic>>, options: &EmbeddedBusOptions) {
+    for topic in topics_touched.values() {
+        apply_retention(topic, options);
+    }
+    topics_touched.retain(|_, topic| Arc::strong_count(topic) > 1);
 }
 
 /// Appends framed records to the partition's last segment (rolling to a new
