@@ -25,21 +25,12 @@ fi
 dir=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
-start() {
-  CAUSEWAY_DEV_API_KEY=$KEY CAUSEWAY_ASSEMBLER__SETTLE_MS=1000 "$BIN" standalone --data-dir "$dir/data" \
-    --http-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 >"$dir/stdout" 2>>"$dir/log" &
-  pid=$!
-  for _ in $(seq 1 3000); do
-    grep -q '^admin  listening' "$dir/stdout" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { cat "$dir/log" >&2; exit 1; }
-    sleep 0.1
-  done
-  http=$(sed -n 's/^http   listening on //p' "$dir/stdout")
-  admin=$(sed -n 's/^admin  listening on \([^ ]*\).*/\1/p' "$dir/stdout")
-}
+export CAUSEWAY_DEV_API_KEY=$KEY CAUSEWAY_ASSEMBLER__SETTLE_MS=1000
+# shellcheck source=lib/standalone.sh
+. scripts/lib/standalone.sh
 metric() { curl -s "$admin/metrics" | grep -E "^$1" || true; }
 
-start
+start_standalone "$dir"
 "$BIN" loadgen --api-key $KEY --protocol otlp-http --target "$http" --ces "$CES" --batch 500 \
   --concurrency 4 --max --json |
   python3 -c 'import json,sys; d=json.load(sys.stdin); print("loaded", d["acked_ces"], "CEs, rejected", d["rejected_by_reason"])'
@@ -55,7 +46,7 @@ metric 'causeway_assembler_(assembly_duration|alert_to_artifact)_seconds_(bucket
 kill -TERM "$pid"; wait "$pid" || true
 echo "data directory: $(du -sh "$dir/data" | cut -f1)"
 t0=$(date +%s.%N)
-start
+start_standalone "$dir"
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "$admin/ready")" = "200" ]; do sleep 0.1; done
 t1=$(date +%s.%N)
 echo "reopen to ready: $(python3 -c "print(round($t1 - $t0, 1))") s; $(grep VmRSS /proc/$pid/status)"

@@ -16,23 +16,16 @@ BATCH=${BATCH:-500}
 CONCURRENCY=${CONCURRENCY:-4}
 PROTOCOLS=${PROTOCOLS:-"sdk-json otlp-http"}
 KEY=bench-key-0123456789abcdef
+export CAUSEWAY_DEV_API_KEY=$KEY
+# shellcheck source=lib/standalone.sh
+. scripts/lib/standalone.sh
 
 cargo build --release -p causeway >&2
 BIN=${CARGO_TARGET_DIR:-target}/release/causeway
 
 for protocol in $PROTOCOLS; do
   dir=$(mktemp -d)
-  CAUSEWAY_DEV_API_KEY=$KEY "$BIN" standalone --data-dir "$dir/data" \
-    --http-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
-    >"$dir/stdout" 2>"$dir/log" &
-  pid=$!
-  for _ in $(seq 1 300); do
-    grep -q '^admin  listening' "$dir/stdout" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { cat "$dir/log" >&2; exit 1; }
-    sleep 0.1
-  done
-  http=$(sed -n 's/^http   listening on //p' "$dir/stdout")
-  grpc=$(sed -n 's/^grpc   listening on //p' "$dir/stdout")
+  start_standalone "$dir"
   case $protocol in
     otlp-grpc | grpc) target="http://$grpc" ;;
     *) target=$http ;;

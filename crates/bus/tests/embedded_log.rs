@@ -100,6 +100,16 @@ async fn corrupt_bytes_inside_the_tail_are_cut_too() {
     );
 }
 
+/// One 40-byte record per number to topic `t`, enough to roll 256-byte
+/// segments.
+async fn publish_numbered(bus: &EmbeddedBus, numbers: std::ops::Range<u32>) {
+    for n in numbers {
+        bus.publish("t", vec![Record::new("k", format!("{n:040}"))])
+            .await
+            .expect("publish");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumed_old_segments_are_deleted_and_reading_continues() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -111,11 +121,7 @@ async fn consumed_old_segments_are_deleted_and_reading_continues() {
     let bus = EmbeddedBus::open_with(dir.path(), options.clone()).await.expect("open");
     bus.ensure_topics(&[spec("t", 1)]).await.expect("topic");
     let mut consumer = bus.subscribe("t", "g").await.expect("subscribe");
-    for n in 0..20 {
-        bus.publish("t", vec![Record::new("k", format!("{n:040}"))])
-            .await
-            .expect("publish");
-    }
+    publish_numbered(&bus, 0..20).await;
     let rolled = segments(dir.path(), "t", 0).len();
     assert!(rolled > 3, "small segments roll: {rolled}");
     let got = poll_until(&mut *consumer, 20).await;
@@ -123,11 +129,7 @@ async fn consumed_old_segments_are_deleted_and_reading_continues() {
     consumer.ack(got.last().expect("some")).await.expect("ack");
     consumer.commit().await.expect("commit");
     // Retention runs when a segment rolls: publish until one does.
-    for n in 20..30 {
-        bus.publish("t", vec![Record::new("k", format!("{n:040}"))])
-            .await
-            .expect("publish");
-    }
+    publish_numbered(&bus, 20..30).await;
     let left = segments(dir.path(), "t", 0).len();
     assert!(left < rolled, "committed segments deleted: {left} of {rolled}");
     let got = poll_until(&mut *consumer, 10).await;
@@ -163,11 +165,7 @@ async fn committed_segments_go_while_nothing_is_published() {
     let bus = EmbeddedBus::open_with(dir.path(), options).await.expect("open");
     bus.ensure_topics(&[spec("t", 1)]).await.expect("topic");
     let mut consumer = bus.subscribe("t", "g").await.expect("subscribe");
-    for n in 0..20 {
-        bus.publish("t", vec![Record::new("k", format!("{n:040}"))])
-            .await
-            .expect("publish");
-    }
+    publish_numbered(&bus, 0..20).await;
     let rolled = segments(dir.path(), "t", 0).len();
     assert!(rolled > 3, "small segments roll: {rolled}");
     let got = poll_until(&mut *consumer, 20).await;
