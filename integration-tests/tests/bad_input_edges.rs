@@ -29,7 +29,7 @@ async fn every_other_class_of_bad_input_is_refused_and_nothing_is_stored() {
     let dir = tempfile::tempdir().expect("tempdir");
     // One CE partition: the control batch seen stored means every earlier
     // record was processed, so the absences below are conclusive.
-    let standalone = start_standalone(dir.path(), |config| config.topics.ce_partitions = 1).await;
+    let standalone = start_standalone(dir.path(), |config| config.topics.ce_partitions = Some(1)).await;
     let api = Api::new(standalone.http_url(), DEV_KEY);
     let mut refused_traces: Vec<String> = Vec::new();
 

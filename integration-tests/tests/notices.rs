@@ -10,7 +10,7 @@ async fn pre_arm_notices_reach_the_artifact() {
     let dir = tempfile::tempdir().expect("tempdir");
     // One CE partition: the control batch sent after the notices is stored
     // only after them, so waiting on it means the notices are in the store.
-    let standalone = start_standalone(dir.path(), |config| config.topics.ce_partitions = 1).await;
+    let standalone = start_standalone(dir.path(), |config| config.topics.ce_partitions = Some(1)).await;
     let api = Api::new(standalone.http_url(), DEV_KEY);
     let now_ms = now_unix_ns() / 1_000_000;
     // What the incidentary SDK's notify_backend sends.

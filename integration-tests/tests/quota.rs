@@ -23,7 +23,7 @@ async fn quota_429_has_the_sdk_body_and_stores_nothing() {
     let standalone = start_standalone(dir.path(), |config| {
         // One CE partition: a later batch seen stored means every earlier
         // one was processed, so an absence is conclusive.
-        config.topics.ce_partitions = 1;
+        config.topics.ce_partitions = Some(1);
         config.tenants.push(TenantConfig {
             id: "metered".to_owned(),
             plan: Plan::Free,

@@ -44,7 +44,7 @@ fn batch() -> serde_json::Value {
 async fn ready_and_publishes_follow_a_bus_that_cannot_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     let standalone = start_standalone(dir.path(), |config| {
-        config.topics.ce_partitions = 2;
+        config.topics.ce_partitions = Some(2);
     })
     .await;
     let admin = standalone.admin.to_string();

@@ -48,18 +48,28 @@ pub struct TopicsConfig {
     /// Topic names are `<prefix>.ce`, `<prefix>.alerts`, `<prefix>.artifacts`,
     /// `<prefix>.dead-letter`.
     pub prefix: String,
-    /// Partitions of the CE topic (parallelism of the windower).
-    pub ce_partitions: u32,
+    /// Partitions of the CE topic (parallelism of the windower). Unset: 8 on
+    /// Kafka; 1 on the embedded bus, where one windower reads them all and
+    /// every partition a group commit touches costs it an fsync.
+    pub ce_partitions: Option<u32>,
     /// Partitions of the alert and artifact topics.
     pub alert_partitions: u32,
     pub replication: u16,
+}
+
+impl TopicsConfig {
+    /// The CE topic's partitions on the bus at `bus_url` (see `ce_partitions`).
+    pub fn ce_partitions_for(&self, bus_url: &str) -> u32 {
+        self.ce_partitions
+            .unwrap_or(if bus_url.starts_with("kafka://") { 8 } else { 1 })
+    }
 }
 
 impl Default for TopicsConfig {
     fn default() -> Self {
         Self {
             prefix: "causeway".to_owned(),
-            ce_partitions: 8,
+            ce_partitions: None,
             alert_partitions: 2,
             replication: 1,
         }
@@ -114,7 +124,7 @@ impl Validate for CausewayConfig {
                 self.topics.prefix
             ));
         }
-        if self.topics.ce_partitions == 0 || self.topics.alert_partitions == 0 {
+        if self.topics.ce_partitions == Some(0) || self.topics.alert_partitions == 0 {
             errors.push("topics.ce_partitions, topics.alert_partitions: must be above 0".to_owned());
         }
         if self.dev_api_key.as_ref().is_some_and(|key| key.expose().len() < 16) {
@@ -164,5 +174,21 @@ mod tests {
             }
         }
         assert!(format!("{config:?}").contains("sasl.password=***"));
+    }
+
+    /// Unset, the CE topic has 8 partitions on Kafka and 1 on the embedded
+    /// bus; set (in the file or the environment), it is what was set.
+    #[test]
+    fn ce_partitions_default_by_bus_and_follow_what_is_set() {
+        let unset: CausewayConfig = causeway_runtime::config::load(None, Vec::new()).expect("load");
+        assert_eq!(unset.topics.ce_partitions_for("kafka://b1:9092"), 8);
+        assert_eq!(unset.topics.ce_partitions_for("embedded:///var/lib/causeway/bus"), 1);
+        let env = [("CAUSEWAY_TOPICS__CE_PARTITIONS".to_owned(), "3".to_owned())];
+        let set: CausewayConfig = causeway_runtime::config::load(None, env).expect("load");
+        assert_eq!(set.topics.ce_partitions_for("kafka://b1:9092"), 3);
+        assert_eq!(set.topics.ce_partitions_for("embedded:///var/lib/causeway/bus"), 3);
+        let zero = [("CAUSEWAY_TOPICS__CE_PARTITIONS".to_owned(), "0".to_owned())];
+        let refused = causeway_runtime::config::load::<CausewayConfig>(None, zero).expect_err("0 is refused");
+        assert!(format!("{refused:?}").contains("topics.ce_partitions"), "{refused:?}");
     }
 }

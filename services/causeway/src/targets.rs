@@ -265,7 +265,7 @@ async fn open_backends(
     let topics = Topics::with_prefix(&config.topics.prefix);
     bus.ensure_topics(&crate::topics_cmd::topic_specs(
         &topics,
-        config.topics.ce_partitions,
+        config.topics.ce_partitions_for(bus_url.expose()),
         config.topics.alert_partitions,
         config.topics.replication,
     ))

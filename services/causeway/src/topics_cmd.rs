@@ -67,7 +67,9 @@ fn resolve(options: &TopicsOptions) -> anyhow::Result<(SecretUrl, Vec<TopicSpec>
         "bus: set --bus, CAUSEWAY_BUS or `bus` in the config file (kafka://host:port)"
     );
     let prefix = options.prefix.clone().unwrap_or_else(|| config.topics.prefix.clone());
-    let ce_partitions = options.ce_partitions.unwrap_or(config.topics.ce_partitions);
+    let ce_partitions = options
+        .ce_partitions
+        .unwrap_or_else(|| config.topics.ce_partitions_for(bus.expose()));
     let alert_partitions = options.alert_partitions.unwrap_or(config.topics.alert_partitions);
     let replication = options.replication.unwrap_or(config.topics.replication);
     anyhow::ensure!(ce_partitions > 0 && alert_partitions > 0, "partitions must be above 0");
