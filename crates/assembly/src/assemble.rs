@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use causeway_model::time_parse::format_rfc3339;
 use causeway_model::{Alert, CausalEvent};
 
-use crate::artifact::Selection;
-use crate::artifact::{ARTIFACT_SCHEMA, AlertInfo, Artifact, Frame, FrameType, PreArmNotice, Scope, TraceSpan};
+use crate::artifact::{
+    ARTIFACT_SCHEMA, AlertInfo, Artifact, Frame, FrameType, PreArmNotice, Scope, Selection, TraceSpan,
+};
 use crate::claims::claims_for;
 use crate::completeness::completeness;
 use crate::dedupe::dedupe_by_ce_id;
