@@ -77,8 +77,7 @@ pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, hea
         let first = match requests.recv_timeout(options.retention_interval) {
             Ok(first) => first,
             Err(RecvTimeoutError::Timeout) => {
-                retire(&mut topics_touched, options);
-                last_retention = Instant::now();
+                retire(&mut topics_touched, options, &mut last_retention);
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -162,19 +161,19 @@ pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, hea
             let _ = reply.send(result);
         }
         if rolled || last_retention.elapsed() >= options.retention_interval {
-            retire(&mut topics_touched, options);
-            last_retention = Instant::now();
+            retire(&mut topics_touched, options, &mut last_retention);
         }
     }
 }
 
-/// A retention pass over the topics written since they were opened; a
-/// topic dropped everywhere else is forgotten.
-fn retire(topics_touched: &mut BTreeMap<String, Arc<Topic>>, options: &EmbeddedBusOptions) {
+/// A retention pass over the topics written since they were opened, noted
+/// in `last`; a topic dropped everywhere else is forgotten.
+fn retire(topics_touched: &mut BTreeMap<String, Arc<Topic>>, options: &EmbeddedBusOptions, last: &mut Instant) {
     for topic in topics_touched.values() {
         apply_retention(topic, options);
     }
     topics_touched.retain(|_, topic| Arc::strong_count(topic) > 1);
+    *last = Instant::now();
 }
 
 /// Appends framed records to the partition's last segment (rolling to a new
