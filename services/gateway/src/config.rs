@@ -17,6 +17,9 @@ pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 64 * 1024 * 1024;
 /// Largest in-flight request count a deployment may configure.
 pub const MAX_CONFIGURABLE_INFLIGHT_REQUESTS: usize = 65_536;
 
+/// The longest usage flush interval a deployment may configure.
+const MAX_USAGE_FLUSH_MS: u64 = 60_000;
+
 /// Smallest record a deployment may configure: several events of the
 /// largest size the limits allow (well under 2 KiB each) must fit.
 pub const MIN_RECORD_BYTES: usize = 16 * 1024;
@@ -59,6 +62,11 @@ pub struct GatewayConfig {
     /// request) yet to write, so the window stays seconds, not minutes,
     /// behind. 0 turns it off.
     pub max_window_backlog_records: u64,
+    /// How often accepted counts are written to the tenant's usage: they
+    /// add up in memory meanwhile (and count against the quota at once).
+    /// 0 writes on every request, a durable store write each. A crash
+    /// loses at most this long's counts. At most 60,000.
+    pub usage_flush_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -78,6 +86,7 @@ impl Default for GatewayConfig {
             body_read_timeout_ms: 60_000,
             // ~300k CEs of typical traces: a few seconds of a windower's work.
             max_window_backlog_records: 100_000,
+            usage_flush_ms: 1_000,
         }
     }
 }
@@ -100,6 +109,12 @@ impl GatewayConfig {
         }
         if self.retry_after_seconds == 0 {
             errors.push("gateway.retry_after_seconds must be at least 1".to_owned());
+        }
+        if self.usage_flush_ms > MAX_USAGE_FLUSH_MS {
+            errors.push(format!(
+                "gateway.usage_flush_ms must be at most {MAX_USAGE_FLUSH_MS} (a crash loses that long's usage), got {}",
+                self.usage_flush_ms
+            ));
         }
         if self.body_read_timeout_ms == 0 {
             errors.push("gateway.body_read_timeout_ms must be at least 1".to_owned());

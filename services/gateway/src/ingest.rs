@@ -106,6 +106,7 @@ async fn check_quota(state: &GatewayState, tenant: &Tenant, month: u32, count: u
         .usage(&tenant.id, month)
         .await
         .map_err(|err| store_error(state, err))?;
+    let used = used.saturating_add(state.usage().pending(&tenant.id, month));
     if used.saturating_add(count as u64) <= limit {
         return Ok(());
     }
@@ -122,6 +123,10 @@ async fn check_quota(state: &GatewayState, tenant: &Tenant, month: u32, count: u
 /// the bus, so a failure here is logged and counted, not returned: the
 /// client must not resend what was accepted.
 async fn meter(state: &GatewayState, tenant: &Tenant, month: u32, count: usize) {
+    if state.config().usage_flush_ms > 0 {
+        state.usage().add(&tenant.id, month, count as u64);
+        return;
+    }
     if let Err(err) = state.deps().topology.add_usage(&tenant.id, month, count as u64).await {
         metrics::record_usage_write_failure();
         tracing::warn!(tenant = %tenant.id, events = count, error = %err, "usage not metered");

@@ -23,6 +23,7 @@ mod metrics;
 mod server;
 mod state;
 mod trace_records;
+mod usage_meter;
 
 pub use clock::{month_of, now_unix_ns, seconds_until_next_month};
 pub use config::{

@@ -44,7 +44,7 @@ pub fn describe_metrics() {
     describe_counter!(
         USAGE_WRITE_FAILURES,
         Unit::Count,
-        "accepted batches whose usage could not be metered (the store failed after the bus accepted)"
+        "usage writes the store refused (their counts are kept for the next flush)"
     );
     describe_gauge!(
         INFLIGHT_BYTES,

@@ -1,5 +1,7 @@
 //! Serving HTTP and gRPC until shutdown.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -82,7 +84,22 @@ pub async fn serve(
             served.context("grpc server")
         }
     };
-    let (http_result, grpc_result, ()) = tokio::join!(http_server, grpc_server, draining);
+    let metering = {
+        let (state, stop) = (state.clone(), stop.clone());
+        async move {
+            let interval = Duration::from_millis(state.config().usage_flush_ms);
+            if !interval.is_zero() {
+                state
+                    .usage()
+                    .flush_every(state.deps().topology.as_ref(), interval, stop)
+                    .await;
+            }
+        }
+    };
+    let (http_result, grpc_result, (), ()) = tokio::join!(http_server, grpc_server, draining, metering);
+    // Both servers have answered their last request: nothing adds to the
+    // counts any more.
+    state.usage().flush(state.deps().topology.as_ref()).await;
     tracing::info!("gateway stopped");
     http_result.and(grpc_result)
 }

@@ -13,6 +13,7 @@ use tonic_health::server::HealthReporter;
 use crate::admission::{Admission, Ticket};
 use crate::config::GatewayConfig;
 use crate::error::IngestError;
+use crate::usage_meter::UsageMeter;
 
 /// The gateway's dependencies, built by the binary (or a test).
 #[derive(Clone)]
@@ -83,6 +84,8 @@ pub(crate) struct Inner {
     pub http_client: reqwest::Client,
     /// The in-flight limits every HTTP and gRPC intake request is admitted under.
     pub admission: Arc<Admission>,
+    /// Accepted counts not yet in the tenant's usage.
+    pub usage: UsageMeter,
 }
 
 /// The gRPC service names the health service reports on.
@@ -101,6 +104,7 @@ impl GatewayState {
                 health: HealthReporter::new(),
                 http_client: causeway_runtime::webhook::client(),
                 admission,
+                usage: UsageMeter::default(),
                 config,
             }),
         }
@@ -127,6 +131,10 @@ impl GatewayState {
     /// far behind (`max_window_backlog_records`); alerts do not ask.
     pub(crate) fn window_has_room(&self) -> Result<(), IngestError> {
         self.inner.admission.window_has_room()
+    }
+
+    pub(crate) fn usage(&self) -> &UsageMeter {
+        &self.inner.usage
     }
 
     pub(crate) fn publish_timeout(&self) -> Duration {

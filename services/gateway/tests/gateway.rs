@@ -10,6 +10,7 @@ mod gateway {
     pub mod harness;
     mod http_ingest;
     mod integrations;
+    mod metering;
     mod overload;
     mod record_size;
     mod rejections;

@@ -22,6 +22,8 @@ pub const ACME_KEY: &str = "cw_acme_test_key";
 /// A tenant on the free plan with a quota of 5 CEs a month.
 pub const TINY_KEY: &str = "cw_tiny_test_key";
 pub const TINY_QUOTA: u64 = 5;
+/// The usage flush interval of a test gateway, unless a test sets its own.
+pub const USAGE_FLUSH_MS: u64 = 25;
 
 /// Integration credentials of `acme` (read by the gateway from files, as a
 /// deployment would by reference). Two PagerDuty secrets: mid-rotation.
@@ -141,11 +143,16 @@ fn tenant(id: &str, key: &str, quota: Option<u64>) -> TenantConfig {
 }
 
 impl Gateway {
+    /// Usage is flushed every `USAGE_FLUSH_MS` here, so tests read it
+    /// soon after a request (see [`Gateway::metered_usage`]).
     pub async fn start() -> Gateway {
         Self::start_with(GatewayConfig::default()).await
     }
 
-    pub async fn start_with(config: GatewayConfig) -> Gateway {
+    pub async fn start_with(mut config: GatewayConfig) -> Gateway {
+        if config.usage_flush_ms == GatewayConfig::default().usage_flush_ms {
+            config.usage_flush_ms = USAGE_FLUSH_MS;
+        }
         let dir = tempfile::tempdir().unwrap();
         let bus_dir = dir.path().join("bus");
         let store_dir = dir.path().join("store");
@@ -258,6 +265,21 @@ impl Gateway {
     /// Asks the gateway to stop without waiting.
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
+    }
+
+    /// The tenant's usage in the store once the gateway's flushes have had
+    /// time to write what it accepted: waits (up to 10 s) for `expected`,
+    /// and for at least a few flush intervals, then returns what is stored.
+    pub async fn metered_usage(&self, tenant: &str, month: u32, expected: u64) -> u64 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        tokio::time::sleep(Duration::from_millis(3 * USAGE_FLUSH_MS)).await;
+        loop {
+            let stored = self.stores.topology.usage(tenant, month).await.unwrap();
+            if stored == expected || tokio::time::Instant::now() >= deadline {
+                return stored;
+            }
+            tokio::time::sleep(Duration::from_millis(USAGE_FLUSH_MS)).await;
+        }
     }
 
     pub async fn stop(self) {

@@ -66,11 +66,7 @@ async fn sdk_batch_is_published_one_record_per_trace() {
         ["checkout", "payments"]
     );
     let month = month_of(causeway_gateway::now_unix_ns());
-    assert_eq!(
-        gateway.stores.topology.usage("acme", month).await.unwrap(),
-        3,
-        "metered"
-    );
+    assert_eq!(gateway.metered_usage("acme", month, 3).await, 3, "metered");
     gateway.stop().await;
 }
 

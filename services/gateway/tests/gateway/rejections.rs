@@ -237,7 +237,7 @@ async fn over_quota_is_429_with_the_sdk_body() {
         "nothing published over quota"
     );
     let month = month_of(now_unix_ns());
-    assert_eq!(gateway.stores.topology.usage("tiny", month).await.unwrap(), 3);
+    assert_eq!(gateway.metered_usage("tiny", month, 3).await, 3);
 
     // Exactly up to the quota is still accepted.
     let response = gateway
@@ -247,7 +247,7 @@ async fn over_quota_is_429_with_the_sdk_body() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(gateway.stores.topology.usage("tiny", month).await.unwrap(), TINY_QUOTA);
+    assert_eq!(gateway.metered_usage("tiny", month, TINY_QUOTA).await, TINY_QUOTA);
     let response = gateway
         .post("/api/v1/ingest/batch", Some(TINY_KEY))
         .json(&batch(1))
@@ -334,12 +334,7 @@ async fn full_bus_is_503_with_retry_after_and_grpc_unavailable() {
     gateway.bus.full.store(false, Ordering::SeqCst);
     gateway.assert_nothing_published().await;
     assert_eq!(
-        gateway
-            .stores
-            .topology
-            .usage("acme", month_of(now_unix_ns()))
-            .await
-            .unwrap(),
+        gateway.metered_usage("acme", month_of(now_unix_ns()), 0).await,
         0,
         "not metered"
     );
