@@ -1,9 +1,11 @@
 //! `causeway.v1.CeBatch`: the gRPC `IngestService/Ingest` payload (tenant
 //! from the credential) and every record of the CE topic (tenant kept).
-//! `encode_ce_batch` inverts `decode_ce_batch` on what it accepts.
+//! `encode_ce_batch` inverts `decode_ce_batch` on what it accepts, and
+//! `read_ce_batch` (in place) agrees with it.
 #![no_main]
 
 use causeway_fuzz::{NOW, TENANT, check_error, check_events};
+use causeway_model::ce_batch_view::compare_with_decode;
 use causeway_model::proto::v1;
 use causeway_model::{decode_ce_batch, encode_ce_batch, events_from_ce_batch};
 use libfuzzer_sys::fuzz_target;
@@ -27,5 +29,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(again.as_ref(), Ok(&events));
         }
         Err(err) => check_error(&err),
+    }
+    // The windower reads records in place: the same answer, event for event.
+    if let Err(difference) = compare_with_decode(data) {
+        panic!("reading in place differs from decoding: {difference}");
     }
 });

@@ -6,6 +6,7 @@
 use std::hint::black_box;
 
 use causeway_model::ce_batch::{decode_ce_batch, encode_ce_batch};
+use causeway_model::ce_batch_view::read_ce_batch;
 use causeway_model::{decode_otlp_json, decode_otlp_protobuf, decode_sdk_batch};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -113,6 +114,9 @@ fn decode(c: &mut Criterion) {
     });
     group.bench_function("ce_batch", |b| {
         b.iter(|| decode_ce_batch(black_box(&ce_batch), None, u64::MAX))
+    });
+    group.bench_function("ce_batch_read_in_place", |b| {
+        b.iter(|| read_ce_batch(black_box(&ce_batch), u64::MAX))
     });
     group.bench_function("ce_batch_encode", |b| b.iter(|| encode_ce_batch(black_box(&events))));
     group.finish();

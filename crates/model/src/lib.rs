@@ -4,8 +4,11 @@
 
 pub mod alert;
 pub mod ce_batch;
+pub mod ce_batch_view;
+pub mod encoded_events;
 pub mod error;
 pub mod event;
+pub mod event_ref;
 pub mod ids;
 pub mod kind;
 pub mod limits;
@@ -22,8 +25,10 @@ pub mod wire_v1;
 
 pub use alert::{Alert, AlertSource};
 pub use ce_batch::{decode_ce_batch, encode_ce_batch, events_from_ce_batch};
+pub use encoded_events::EncodedEvents;
 pub use error::{DecodeError, FieldError};
 pub use event::CausalEvent;
+pub use event_ref::EventRef;
 pub use ids::{CeId, IdParseError, TraceId};
 pub use kind::Kind;
 pub use otlp::{decode_otlp_json, decode_otlp_protobuf, events_from_otlp};

@@ -42,40 +42,64 @@ impl TryFrom<v1::CausalEvent> for CausalEvent {
     /// Structural conversion only (ids, kind, status range); callers run
     /// [`crate::validate::validate_event`] for limits and clock skew.
     fn try_from(raw: v1::CausalEvent) -> Result<Self, FieldError> {
-        let trace_id =
-            TraceId::from_bytes(&raw.trace_id).map_err(|err| FieldError::new("trace_id", err.to_string()))?;
-        let ce_id = CeId::from_bytes(&raw.ce_id).map_err(|err| FieldError::new("ce_id", err.to_string()))?;
-        let parent_ce_id = if raw.parent_ce_id.is_empty() {
-            None
-        } else {
-            Some(CeId::from_bytes(&raw.parent_ce_id).map_err(|err| FieldError::new("parent_ce_id", err.to_string()))?)
-        };
-        let kind = Kind::from_proto(raw.kind)
-            .ok_or_else(|| FieldError::new("kind", format!("unknown kind value {}", raw.kind)))?;
-        let status = u16::try_from(raw.status)
-            .ok()
-            .filter(|status| *status <= crate::limits::MAX_STATUS)
-            .ok_or_else(|| {
-                FieldError::over_limit(
-                    "status",
-                    raw.status.into(),
-                    crate::limits::MAX_STATUS.into(),
-                    "(status)",
-                )
-            })?;
+        let checked = CheckedFields::check(&raw.trace_id, &raw.ce_id, &raw.parent_ce_id, raw.kind, raw.status)?;
         Ok(CausalEvent {
             tenant_id: raw.tenant_id,
-            trace_id,
-            ce_id,
-            parent_ce_id,
+            trace_id: checked.trace_id,
+            ce_id: checked.ce_id,
+            parent_ce_id: checked.parent_ce_id,
             service: raw.service,
-            kind,
-            status,
+            kind: checked.kind,
+            status: checked.status,
             start_unix_ns: raw.start_unix_ns,
             duration_ns: raw.duration_ns,
             operation: non_empty(raw.operation),
             peer: non_empty(raw.peer),
             environment: non_empty(raw.environment),
+        })
+    }
+}
+
+/// The fields of a `causeway.v1.CausalEvent` that take more than a copy
+/// to become the model's: ids, kind and status. Shared by the owned decode
+/// and the in-place reading (`ce_batch_view`), so both accept the same.
+pub(crate) struct CheckedFields {
+    pub trace_id: TraceId,
+    pub ce_id: CeId,
+    pub parent_ce_id: Option<CeId>,
+    pub kind: Kind,
+    pub status: u16,
+}
+
+impl CheckedFields {
+    pub(crate) fn check(
+        trace_id: &[u8],
+        ce_id: &[u8],
+        parent_ce_id: &[u8],
+        kind: i32,
+        status: u32,
+    ) -> Result<Self, FieldError> {
+        let trace_id = TraceId::from_bytes(trace_id).map_err(|err| FieldError::new("trace_id", err.to_string()))?;
+        let ce_id = CeId::from_bytes(ce_id).map_err(|err| FieldError::new("ce_id", err.to_string()))?;
+        let parent_ce_id = if parent_ce_id.is_empty() {
+            None
+        } else {
+            Some(CeId::from_bytes(parent_ce_id).map_err(|err| FieldError::new("parent_ce_id", err.to_string()))?)
+        };
+        let kind =
+            Kind::from_proto(kind).ok_or_else(|| FieldError::new("kind", format!("unknown kind value {kind}")))?;
+        let status = u16::try_from(status)
+            .ok()
+            .filter(|status| *status <= crate::limits::MAX_STATUS)
+            .ok_or_else(|| {
+                FieldError::over_limit("status", status.into(), crate::limits::MAX_STATUS.into(), "(status)")
+            })?;
+        Ok(Self {
+            trace_id,
+            ce_id,
+            parent_ce_id,
+            kind,
+            status,
         })
     }
 }

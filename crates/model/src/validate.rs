@@ -4,6 +4,7 @@
 
 use crate::error::{DecodeError, FieldError};
 use crate::event::CausalEvent;
+use crate::event_ref::EventRef;
 use crate::limits::*;
 
 /// Whether `value` holds a control character (`char::is_control`: U+0000
@@ -28,7 +29,7 @@ pub fn check_text(field: &str, value: &str, max: usize, required: bool) -> Resul
     Ok(())
 }
 
-fn check_optional(field: &str, value: &Option<String>, max: usize) -> Result<(), FieldError> {
+fn check_optional(field: &str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
     match value {
         Some(text) => check_text(field, text, max, false),
         None => Ok(()),
@@ -39,11 +40,16 @@ fn check_optional(field: &str, value: &Option<String>, max: usize) -> Result<(),
 /// The returned error's field is relative to the event (`ce_id`, `status`…);
 /// callers prefix it with the event's index.
 pub fn validate_event(event: &CausalEvent, now_unix_ns: u64) -> Result<(), FieldError> {
-    check_text("tenant_id", &event.tenant_id, MAX_TENANT_LEN, false)?;
-    check_text("service_id", &event.service, MAX_SERVICE_LEN, true)?;
-    check_optional("operation", &event.operation, MAX_OPERATION_LEN)?;
-    check_optional("peer", &event.peer, MAX_PEER_LEN)?;
-    check_optional("environment", &event.environment, MAX_ENVIRONMENT_LEN)?;
+    validate_event_ref(&event.as_event_ref(), now_unix_ns)
+}
+
+/// [`validate_event`] for an event read in place.
+pub fn validate_event_ref(event: &EventRef<'_>, now_unix_ns: u64) -> Result<(), FieldError> {
+    check_text("tenant_id", event.tenant_id, MAX_TENANT_LEN, false)?;
+    check_text("service_id", event.service, MAX_SERVICE_LEN, true)?;
+    check_optional("operation", event.operation, MAX_OPERATION_LEN)?;
+    check_optional("peer", event.peer, MAX_PEER_LEN)?;
+    check_optional("environment", event.environment, MAX_ENVIRONMENT_LEN)?;
     if event.status > MAX_STATUS {
         return Err(FieldError::over_limit(
             "status",
@@ -88,14 +94,22 @@ pub fn validate_event(event: &CausalEvent, now_unix_ns: u64) -> Result<(), Field
 /// Validates a whole batch: count first, then every event. The first error
 /// wins, named `events[i].field`.
 pub fn validate_batch(events: &[CausalEvent], now_unix_ns: u64) -> Result<(), DecodeError> {
+    validate_event_refs(events.iter().map(CausalEvent::as_event_ref), now_unix_ns)
+}
+
+/// [`validate_batch`] for events read in place.
+pub fn validate_event_refs<'a>(
+    events: impl ExactSizeIterator<Item = EventRef<'a>>,
+    now_unix_ns: u64,
+) -> Result<(), DecodeError> {
     if events.len() > MAX_EVENTS_PER_BATCH {
         return Err(DecodeError::TooManyEvents {
             actual: events.len(),
             limit: MAX_EVENTS_PER_BATCH,
         });
     }
-    for (index, event) in events.iter().enumerate() {
-        validate_event(event, now_unix_ns).map_err(|err| err.within(&format!("events[{index}]")))?;
+    for (index, event) in events.enumerate() {
+        validate_event_ref(&event, now_unix_ns).map_err(|err| err.within(&format!("events[{index}]")))?;
     }
     Ok(())
 }

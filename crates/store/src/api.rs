@@ -1,7 +1,7 @@
 //! The store traits and their data types.
 
 use async_trait::async_trait;
-use causeway_model::{CausalEvent, CeId, TraceId};
+use causeway_model::{CausalEvent, CeId, EncodedEvents, TraceId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,16 @@ pub trait WindowStore: Send + Sync + 'static {
     /// `expires_at_unix_ns`. Idempotent by `(tenant_id, trace_id, ce_id)`:
     /// writing an event again keeps one copy. Returns once durable.
     async fn put_events(&self, events: &[CausalEvent], expires_at_unix_ns: u64) -> Result<(), StoreError>;
+
+    /// [`WindowStore::put_events`] for events as the bus records hold them
+    /// (the windower's path). A store that keeps events encoded stores
+    /// each message as it is; the others decode them and put those.
+    async fn put_encoded_events(&self, events: &EncodedEvents, expires_at_unix_ns: u64) -> Result<(), StoreError> {
+        let events = events
+            .to_events()
+            .map_err(|err| StoreError::Fatal(format!("an event to store does not read: {err}")))?;
+        self.put_events(&events, expires_at_unix_ns).await
+    }
 
     /// Stored events of one trace, ordered by `ce_id`, at most `limit`
     /// (callers ask for one more than they keep to learn of a cut).

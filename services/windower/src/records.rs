@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use causeway_bus::{Delivery, headers};
-use causeway_model::CausalEvent;
-use causeway_model::ce_batch::decode_ce_batch;
+use causeway_model::EncodedEvents;
+use causeway_model::ce_batch_view::read_ce_batch;
 use causeway_store::ServiceNotice;
 
 /// What one poll's records hold, ready to write.
 #[derive(Debug, Default)]
 pub struct Decoded {
-    pub events_by_tenant: BTreeMap<String, Vec<CausalEvent>>,
+    pub events_by_tenant: BTreeMap<String, EncodedEvents>,
     pub notices: Vec<ServiceNotice>,
     /// Records that cannot be decoded, with the reason.
     pub poison: Vec<(Delivery, String)>,
@@ -27,14 +27,20 @@ pub fn decode_deliveries(deliveries: &[Delivery]) -> Decoded {
         if record_type == headers::TYPE_CE_BATCH {
             // The gateway validated and stamped the tenant; the clock check is
             // not repeated here (u64::MAX) because records may be replayed late.
-            match decode_ce_batch(&delivery.record.value, None, u64::MAX) {
-                Ok(events) if events.iter().all(|event| !event.tenant_id.is_empty()) => {
-                    for event in events {
-                        decoded
-                            .events_by_tenant
-                            .entry(event.tenant_id.clone())
-                            .or_default()
-                            .push(event);
+            // Read in place: each event's message goes to the store as it
+            // is, and only a tenant's first event copies its id.
+            match read_ce_batch(&delivery.record.value, u64::MAX) {
+                Ok(events) if events.iter().all(|encoded| !encoded.event().tenant_id.is_empty()) => {
+                    for encoded in &events {
+                        let tenant = encoded.event().tenant_id;
+                        match decoded.events_by_tenant.get_mut(tenant) {
+                            Some(held) => held.push(encoded),
+                            None => {
+                                let mut held = EncodedEvents::new();
+                                held.push(encoded);
+                                decoded.events_by_tenant.insert(tenant.to_owned(), held);
+                            }
+                        }
                     }
                 }
                 Ok(_) => decoded
@@ -68,7 +74,7 @@ pub fn decode_deliveries(deliveries: &[Delivery]) -> Decoded {
 mod tests {
     use causeway_bus::Record;
     use causeway_model::ce_batch::encode_ce_batch;
-    use causeway_model::{CeId, Kind, TraceId};
+    use causeway_model::{CausalEvent, CeId, Kind, TraceId};
 
     use super::*;
 

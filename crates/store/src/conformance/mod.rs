@@ -11,6 +11,7 @@ use crate::api::StoredArtifact;
 use crate::open::Stores;
 
 mod artifacts;
+mod encoded_events;
 mod peer_calls;
 mod shared;
 mod topology;
@@ -18,6 +19,7 @@ mod window;
 mod window_index;
 
 pub use artifacts::*;
+pub use encoded_events::*;
 pub use peer_calls::*;
 pub use shared::*;
 pub use topology::*;
@@ -88,6 +90,7 @@ macro_rules! store_conformance_suite {
     (@list $mode:ident $harness:expr) => {
         $crate::store_conformance_suite!(@cases $mode $harness;
             put_events_is_idempotent,
+            encoded_events_store_as_put_events_do,
             trace_events_are_ordered_by_ce_id,
             service_traces_range_and_limit,
             window_events_ordered_by_start_then_id,

@@ -3,21 +3,13 @@
 //! as big-endian integers.
 
 use causeway_model::CausalEvent;
-use causeway_model::proto::v1;
-use prost::Message;
+use causeway_model::ce_batch_view::{EncodedEvent, read_causal_event};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{StoreError, StoredArtifact};
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Fatal(format!("corrupt stored {what}: {detail}"))
-}
-
-pub fn encode_event(event: &CausalEvent, expires_at_ns: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + 256);
-    out.extend_from_slice(&expires_at_ns.to_be_bytes());
-    causeway_model::ce_batch::encode_causal_event(event, &mut out);
-    out
 }
 
 pub fn event_expiry(value: &[u8]) -> Result<u64, StoreError> {
@@ -27,10 +19,14 @@ pub fn event_expiry(value: &[u8]) -> Result<u64, StoreError> {
     ))
 }
 
-pub fn decode_event(value: &[u8]) -> Result<CausalEvent, StoreError> {
+/// A stored event read in place (its text borrowed from `value`).
+pub fn read_event(value: &[u8]) -> Result<EncodedEvent<'_>, StoreError> {
     let body = value.get(8..).ok_or_else(|| corrupt("event", "too short"))?;
-    let proto = v1::CausalEvent::decode(body).map_err(|err| corrupt("event", err))?;
-    CausalEvent::try_from(proto).map_err(|err| corrupt("event", err))
+    read_causal_event(body).map_err(|err| corrupt("event", err))
+}
+
+pub fn decode_event(value: &[u8]) -> Result<CausalEvent, StoreError> {
+    Ok(read_event(value)?.event().to_owned_event())
 }
 
 /// Every artifact field but the canonical JSON, which follows verbatim.

@@ -16,11 +16,22 @@ pub fn tenant(tenant_id: &str) -> Vec<u8> {
 }
 
 /// `(topic, partition)`: a windower's progress.
+#[cfg(test)]
 pub fn progress(topic: &str, partition: u32) -> Vec<u8> {
     let mut key = Vec::with_capacity(2 + topic.len() + 4);
     push_str(&mut key, topic);
     key.extend_from_slice(&partition.to_be_bytes());
     key
+}
+
+/// The topic and partition of a [`progress`] key.
+pub fn split_progress(key: &[u8]) -> Option<(&str, u32)> {
+    let (len, rest) = key.split_first_chunk::<2>()?;
+    let (topic, partition) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+    Some((
+        std::str::from_utf8(topic).ok()?,
+        u32::from_be_bytes(partition.try_into().ok()?),
+    ))
 }
 
 /// `(expires_at_ns, row key)`: `expire` walks only what expired.

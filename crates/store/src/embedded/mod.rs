@@ -1,7 +1,7 @@
 //! The embedded store in one directory: the window's events in append-only
-//! segment files with in-memory indexes (`segment_window`), and one redb
-//! database for notices, the windower's progress, artifacts, alert states,
-//! usage and topology. Both were chosen by measurement
+//! segment files with in-memory indexes, and the windower's progress in a
+//! log beside them (`segment_window`); one redb database for notices,
+//! artifacts, alert states, usage and topology. Both were chosen by measurement
 //! (docs/embedded-storage.md).
 
 mod artifacts;
@@ -25,7 +25,8 @@ type TableDef = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
 // The window's events live in segment files (`segment_window`), not in
 // tables.
-/// `(topic, partition)` → next offset written.
+/// `(topic, partition)` → next offset written, as versions before the
+/// window's progress log kept it: read once at open to seed the log.
 const PROGRESS: TableDef = TableDefinition::new("window_progress");
 /// Tables of earlier layouts, removed at open: the window's (the window is
 /// a few minutes of data and refills) and the edge counters nothing wrote.
@@ -157,9 +158,10 @@ impl EmbeddedStore {
                 .map_err(|err| engine_error("creating store tables", err))?;
         }
         txn.commit().map_err(|err| engine_error("store commit", err))?;
+        let seed = window_write::stored_progress(&db)?;
         // After the database: its lock keeps a second process out of the
         // segments too.
-        let window = SegmentWindow::open(&dir.join(WINDOW_DIR))?;
+        let window = SegmentWindow::open(&dir.join(WINDOW_DIR), seed)?;
         Ok(Self {
             db: Arc::new(db),
             window: Arc::new(window),

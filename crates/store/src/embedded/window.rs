@@ -1,13 +1,13 @@
-//! The pre-alert window on the embedded store: events, their indexes and
-//! per-second activity in `segment_window`; notices and the windower's
-//! progress in the database.
+//! The pre-alert window on the embedded store: events, their indexes,
+//! per-second activity and the windower's progress in `segment_window`;
+//! notices in the database.
 
 use async_trait::async_trait;
-use causeway_model::{CausalEvent, TraceId};
+use causeway_model::{CausalEvent, EncodedEvents, TraceId};
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::window_write::{expire_notices_txn, put_progress_txn};
-use super::{EmbeddedStore, NOTICE_EXPIRY, NOTICES, PROGRESS, codec, engine_error, keys, open, put, read_err};
+use super::window_write::expire_notices_txn;
+use super::{EmbeddedStore, NOTICE_EXPIRY, NOTICES, codec, engine_error, keys, open, put, read_err};
 use crate::api::{FailureRef, PartitionProgress, PeerCall, ServiceActivity, ServiceNotice, StoreError, WindowStore};
 
 #[async_trait]
@@ -16,7 +16,18 @@ impl WindowStore for EmbeddedStore {
         if events.is_empty() {
             return Ok(());
         }
-        let events = events.to_vec();
+        let events = EncodedEvents::from_events(events);
+        self.on_window(move |window| window.put_events(&events, expires_at_unix_ns))
+            .await
+    }
+
+    async fn put_encoded_events(&self, events: &EncodedEvents, expires_at_unix_ns: u64) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // One copy of the messages, for the blocking pool; no event is
+        // decoded or encoded on the way to its segment.
+        let events = events.clone();
         self.on_window(move |window| window.put_events(&events, expires_at_unix_ns))
             .await
     }
@@ -160,39 +171,12 @@ impl WindowStore for EmbeddedStore {
         }
         let topic = topic.to_owned();
         let progress = progress.to_vec();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(|err| engine_error("store write", err))?;
-            put_progress_txn(&txn, &topic, &progress)?;
-            txn.commit().map_err(|err| engine_error("store commit", err))
-        })
-        .await
+        self.on_window(move |window| window.put_progress(&topic, &progress))
+            .await
     }
 
     async fn progress(&self, topic: &str) -> Result<Vec<PartitionProgress>, StoreError> {
-        let mut prefix = Vec::new();
-        keys::push_str(&mut prefix, topic);
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(read_err)?;
-            let table = txn.open_table(PROGRESS).map_err(read_err)?;
-            table
-                .range(prefix.as_slice()..keys::prefix_end(&prefix).as_slice())
-                .map_err(read_err)?
-                .map(|entry| {
-                    let (key, value) = entry.map_err(read_err)?;
-                    let partition = key
-                        .value()
-                        .get(prefix.len()..)
-                        .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
-                        .map(u32::from_be_bytes)
-                        .ok_or_else(|| StoreError::Fatal("progress key is malformed".to_owned()))?;
-                    Ok(PartitionProgress {
-                        partition,
-                        next_offset: codec::decode_u64("progress", value.value())?,
-                    })
-                })
-                .collect()
-        })
-        .await
+        Ok(self.window.progress(topic))
     }
 
     async fn expire(&self, now_unix_ns: u64) -> Result<u64, StoreError> {

@@ -1,11 +1,12 @@
 //! Writes to the embedded store's window tables that stay in the database:
-//! notice expiry and the windower's progress. Events are in
+//! notice expiry. Events and the windower's progress are in
 //! `segment_window`.
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
-use super::{BytesTable, NOTICE_EXPIRY, NOTICES, PROGRESS, codec, keys, open, put, read_err, remove};
-use crate::api::{PartitionProgress, StoreError};
+use super::segment_window::Offsets;
+use super::{BytesTable, NOTICE_EXPIRY, NOTICES, PROGRESS, codec, keys, open, read_err, remove};
+use crate::api::StoreError;
 
 /// How many expiry entries of one table one transaction takes: expiry holds
 /// a transaction's work (and its keys in memory) to this, however far behind
@@ -42,23 +43,60 @@ pub(super) fn expire_notices_txn(txn: &WriteTransaction, now: u64) -> Result<boo
     Ok(due.len() == EXPIRE_BATCH)
 }
 
-/// Raises each partition's recorded progress; never lowers it.
-pub(super) fn put_progress_txn(
-    txn: &WriteTransaction,
-    topic: &str,
-    progress: &[PartitionProgress],
-) -> Result<(), StoreError> {
-    let mut table = open(txn, PROGRESS)?;
-    for entry in progress {
-        let key = keys::progress(topic, entry.partition);
-        let stored = table
-            .get(key.as_slice())
-            .map_err(read_err)?
-            .map(|value| codec::decode_u64("progress", value.value()))
-            .transpose()?;
-        if stored.is_none_or(|offset| offset < entry.next_offset) {
-            put(&mut table, &key, &entry.next_offset.to_be_bytes())?;
-        }
+/// The windower's progress as versions before the window's progress log
+/// kept it (`(topic, partition)` keys, big-endian offsets); empty in a
+/// store created since.
+pub(super) fn stored_progress(db: &Database) -> Result<Offsets, StoreError> {
+    let txn = db.begin_read().map_err(read_err)?;
+    let table = txn.open_table(PROGRESS).map_err(read_err)?;
+    let mut offsets = Offsets::new();
+    for entry in table.iter().map_err(read_err)? {
+        let (key, value) = entry.map_err(read_err)?;
+        let (topic, partition) = keys::split_progress(key.value())
+            .ok_or_else(|| StoreError::Fatal("progress key is malformed".to_owned()))?;
+        let next = codec::decode_u64("progress", value.value())?;
+        offsets.entry(topic.to_owned()).or_default().insert(partition, next);
     }
-    Ok(())
+    Ok(offsets)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+    use super::super::{EmbeddedStore, put};
+    use super::*;
+    use crate::api::{PartitionProgress, WindowStore};
+
+    fn at(partition: u32, next_offset: u64) -> PartitionProgress {
+        PartitionProgress { partition, next_offset }
+    }
+
+    #[tokio::test]
+    async fn progress_an_earlier_version_kept_in_the_database_still_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = EmbeddedStore::open(dir.path()).await.unwrap();
+            let txn = store.db.begin_write().unwrap();
+            put(
+                &mut open(&txn, PROGRESS).unwrap(),
+                &keys::progress("causeway.ce", 2),
+                &41u64.to_be_bytes(),
+            )
+            .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = EmbeddedStore::open(dir.path()).await.unwrap();
+        assert_eq!(store.progress("causeway.ce").await.unwrap(), vec![at(2, 41)]);
+        store.put_progress("causeway.ce", &[at(2, 40), at(0, 5)]).await.unwrap();
+        assert_eq!(
+            store.progress("causeway.ce").await.unwrap(),
+            vec![at(0, 5), at(2, 41)],
+            "never lowered below the database's"
+        );
+        store.put_progress("causeway.ce", &[at(2, 50)]).await.unwrap();
+        drop(store);
+        let store = EmbeddedStore::open(dir.path()).await.unwrap();
+        assert_eq!(store.progress("causeway.ce").await.unwrap(), vec![at(0, 5), at(2, 50)]);
+    }
 }

@@ -6,22 +6,32 @@
 //! replaced the B-tree tables.
 
 mod index;
+mod progress;
 mod segments;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use causeway_model::{CausalEvent, CeId, TraceId};
+use causeway_model::ce_batch_view::EncodedEvent;
+use causeway_model::{CausalEvent, CeId, EncodedEvents, EventRef, TraceId};
+use foldhash::fast::RandomState;
 
 use self::index::{Plan, TenantIndex};
-use self::segments::{FRAME_HEADER, Loc, Segments, bucket_of, push_frame};
+pub use self::progress::Offsets;
+use self::progress::ProgressLog;
+use self::segments::{FRAME_HEADER, Loc, Segments, bucket_of, push_event_frame, push_frame};
 use super::codec;
-use crate::api::{FailureRef, PeerCall, ServiceActivity, StoreError};
+use crate::api::{FailureRef, PartitionProgress, PeerCall, ServiceActivity, StoreError};
+
+/// Each tenant's indexes, by tenant id (hashed once or twice per event
+/// written, so not with SipHash).
+type Tenants = HashMap<String, TenantIndex, RandomState>;
 
 pub struct SegmentWindow {
     segments: Segments,
-    tenants: RwLock<HashMap<String, TenantIndex>>,
+    progress: ProgressLog,
+    tenants: RwLock<Tenants>,
     /// One writer at a time (writes and expiry), so the plan made under the
     /// read lock still holds when the indexes take it.
     write: Mutex<()>,
@@ -35,11 +45,11 @@ impl std::fmt::Debug for SegmentWindow {
 
 /// Indexes a stored event under its tenant, creating the tenant's index on
 /// its first event (the id is copied only then).
-fn index_event(tenants: &mut HashMap<String, TenantIndex>, event: &CausalEvent, loc: Loc, expires_at: u64) {
-    match tenants.get_mut(event.tenant_id.as_str()) {
+fn index_event(tenants: &mut Tenants, event: &EventRef<'_>, loc: Loc, expires_at: u64) {
+    match tenants.get_mut(event.tenant_id) {
         Some(index) => index.insert(event, loc, expires_at),
         None => tenants
-            .entry(event.tenant_id.clone())
+            .entry(event.tenant_id.to_owned())
             .or_default()
             .insert(event, loc, expires_at),
     }
@@ -50,14 +60,16 @@ fn lock_error() -> StoreError {
 }
 
 impl SegmentWindow {
-    /// Opens the window in `dir`, rebuilding the indexes from its segments.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let mut tenants: HashMap<String, TenantIndex> = HashMap::new();
+    /// Opens the window in `dir`, rebuilding the indexes from its segments;
+    /// the windower's progress starts from `progress_seed` (what earlier
+    /// versions kept in the database).
+    pub fn open(dir: &Path, progress_seed: Offsets) -> Result<Self, StoreError> {
+        let mut tenants = Tenants::default();
         let mut corrupt = 0u64;
         let segments = Segments::open(dir, |loc, payload| {
-            let decoded = codec::event_expiry(payload).and_then(|expiry| Ok((expiry, codec::decode_event(payload)?)));
-            match decoded {
-                Ok((expires_at, event)) => index_event(&mut tenants, &event, loc, expires_at),
+            let read = codec::event_expiry(payload).and_then(|expiry| Ok((expiry, codec::read_event(payload)?)));
+            match read {
+                Ok((expires_at, event)) => index_event(&mut tenants, event.event(), loc, expires_at),
                 Err(_) => corrupt += 1,
             }
         })?;
@@ -67,59 +79,72 @@ impl SegmentWindow {
                 "window segments held records that do not decode; skipped"
             );
         }
+        let progress = ProgressLog::open(dir, progress_seed)?;
         Ok(Self {
             segments,
+            progress,
             tenants: RwLock::new(tenants),
             write: Mutex::new(()),
         })
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, HashMap<String, TenantIndex>>, StoreError> {
+    fn read(&self) -> Result<RwLockReadGuard<'_, Tenants>, StoreError> {
         self.tenants.read().map_err(|_| lock_error())
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, HashMap<String, TenantIndex>>, StoreError> {
+    fn write(&self) -> Result<RwLockWriteGuard<'_, Tenants>, StoreError> {
         self.tenants.write().map_err(|_| lock_error())
     }
 
     /// Stores events durably, then indexes them. See
     /// [`crate::api::WindowStore::put_events`] for the idempotence rule.
-    pub fn put_events(&self, events: &[CausalEvent], expires_at: u64) -> Result<(), StoreError> {
+    /// Each event's message is stored as it is in `events`.
+    pub fn put_events(&self, events: &EncodedEvents, expires_at: u64) -> Result<(), StoreError> {
+        let events: Vec<EncodedEvent<'_>> = events
+            .read()
+            .collect::<Result<_, _>>()
+            .map_err(|err| StoreError::Fatal(format!("an event to store does not read: {err}")))?;
         let _writer = self.write.lock().map_err(|_| lock_error())?;
         let plans: Vec<Plan> = {
             let tenants = self.read()?;
-            let mut seen: HashSet<(&str, TraceId, CeId)> = HashSet::with_capacity(events.len());
+            let mut seen: HashSet<(&str, TraceId, CeId), RandomState> =
+                HashSet::with_capacity_and_hasher(events.len(), RandomState::default());
             events
                 .iter()
-                .map(|event| {
-                    if !seen.insert((event.tenant_id.as_str(), event.trace_id, event.ce_id)) {
+                .map(|encoded| {
+                    let event = encoded.event();
+                    if !seen.insert((event.tenant_id, event.trace_id, event.ce_id)) {
                         return Plan::Skip;
                     }
                     tenants
-                        .get(&event.tenant_id)
+                        .get(event.tenant_id)
                         .map_or(Plan::New, |index| index.plan(event.trace_id, event.ce_id, expires_at))
                 })
                 .collect()
         };
-        let mut framed = Vec::with_capacity(events.len() * 320);
+        let size: usize = events
+            .iter()
+            .map(|encoded| FRAME_HEADER + 8 + encoded.message().len())
+            .sum();
+        let mut framed = Vec::with_capacity(size);
         // Payload offsets within `framed`, per event written.
         let mut written: Vec<(usize, u64, u32)> = Vec::with_capacity(events.len());
-        for (at, (event, plan)) in events.iter().zip(&plans).enumerate() {
-            let payload = match plan {
+        for (at, (encoded, plan)) in events.iter().zip(&plans).enumerate() {
+            let offset = (framed.len() + FRAME_HEADER) as u64;
+            match plan {
                 Plan::Skip => continue,
-                Plan::New => codec::encode_event(event, expires_at),
+                Plan::New => push_event_frame(&mut framed, expires_at, encoded.message()),
                 Plan::Extend(loc) => match self.segments.read(*loc)? {
                     Some(mut stored) if stored.len() >= 8 => {
                         stored[..8].copy_from_slice(&expires_at.to_be_bytes());
-                        stored
+                        push_frame(&mut framed, &stored);
                     }
                     // Its segment expired meanwhile: it is new again.
-                    _ => codec::encode_event(event, expires_at),
+                    _ => push_event_frame(&mut framed, expires_at, encoded.message()),
                 },
-            };
-            let offset = (framed.len() + FRAME_HEADER) as u64;
-            push_frame(&mut framed, &payload);
-            written.push((at, offset, payload.len() as u32));
+            }
+            let len = framed.len() as u64 - offset;
+            written.push((at, offset, len as u32));
         }
         if written.is_empty() {
             return Ok(());
@@ -128,13 +153,12 @@ impl SegmentWindow {
         let base = self.segments.append(bucket, &framed)?;
         let mut tenants = self.write()?;
         for (at, offset, len) in written {
-            let event = &events[at];
             let loc = Loc {
                 bucket,
                 offset: base + offset,
                 len,
             };
-            index_event(&mut tenants, event, loc, expires_at);
+            index_event(&mut tenants, events[at].event(), loc, expires_at);
         }
         Ok(())
     }
@@ -209,6 +233,15 @@ impl SegmentWindow {
         limit: usize,
     ) -> Result<Vec<PeerCall>, StoreError> {
         self.with_tenant(tenant_id, |index| index.peer_calls(peer, from, to, limit))
+    }
+
+    /// Raises the windower's recorded progress, durably.
+    pub fn put_progress(&self, topic: &str, progress: &[PartitionProgress]) -> Result<(), StoreError> {
+        self.progress.put(topic, progress)
+    }
+
+    pub fn progress(&self, topic: &str) -> Vec<PartitionProgress> {
+        self.progress.get(topic)
     }
 
     fn expire_indexes(&self, now: u64) -> Result<u64, StoreError> {

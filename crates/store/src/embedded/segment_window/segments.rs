@@ -76,6 +76,19 @@ pub fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
+/// Appends a frame for a stored event, `expires_at:u64be` + `message`,
+/// without first joining the two.
+pub fn push_event_frame(out: &mut Vec<u8>, expires_at: u64, message: &[u8]) {
+    let expiry = expires_at.to_be_bytes();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&expiry);
+    crc.update(message);
+    out.extend_from_slice(&((expiry.len() + message.len()) as u32).to_le_bytes());
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&expiry);
+    out.extend_from_slice(message);
+}
+
 impl Segments {
     /// Opens the directory (creating it) and hands every intact record
     /// that expires after the last expiry pass to `visit`, cutting torn
@@ -250,7 +263,7 @@ impl Segments {
 
 /// Reads every intact frame of a segment into `visit` and cuts the file
 /// after the last one; returns the intact length.
-fn replay(file: &File, bucket: u64, visit: &mut impl FnMut(Loc, &[u8])) -> Result<u64, StoreError> {
+pub fn replay(file: &File, bucket: u64, visit: &mut impl FnMut(Loc, &[u8])) -> Result<u64, StoreError> {
     let total = file.metadata().map_err(|err| io_error("reading a segment", err))?.len();
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut offset = 0u64;
@@ -283,7 +296,7 @@ fn replay(file: &File, bucket: u64, visit: &mut impl FnMut(Loc, &[u8])) -> Resul
             bucket,
             kept = offset,
             dropped = total - offset,
-            "window segment had a torn tail; cut"
+            "a window file had a torn tail; cut"
         );
         file.set_len(offset)
             .map_err(|err| io_error("cutting a torn tail", err))?;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use causeway_model::Kind;
+use causeway_model::{CausalEvent, Kind};
 
 use super::*;
 
@@ -77,7 +77,7 @@ fn every_read_matches_a_plain_model_through_writes_and_expiry() {
                 Some(_) => Plan::Skip,
             };
             assert_eq!(index.plan(key.0, key.1, expires_at), expected);
-            index.insert(&event, loc, expires_at);
+            index.insert(&event.as_event_ref(), loc, expires_at);
             match model.events.get_mut(&key) {
                 None => {
                     model.events.insert(key, (event, loc, expires_at));
