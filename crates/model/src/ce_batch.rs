@@ -32,6 +32,17 @@ pub fn ce_batch_event_len(event: &CausalEvent) -> usize {
     delimited_len(EVENTS, event_len(event))
 }
 
+/// Appends one event to an encoded `CeBatch` (its field tag, length and
+/// message): batches are built event by event this way, and
+/// [`ce_batch_event_len`] bytes are added.
+pub fn append_ce_batch_event(event: &CausalEvent, buf: &mut Vec<u8>) {
+    let len = event_len(event);
+    encode_key(EVENTS, WireType::LengthDelimited, buf);
+    encode_varint(len as u64, buf);
+    buf.reserve(len);
+    encode_event(event, buf);
+}
+
 /// Appends one event as a `causeway.v1.CausalEvent` message (not length
 /// delimited), byte for byte what prost writes for it.
 pub fn encode_causal_event(event: &CausalEvent, buf: &mut Vec<u8>) {

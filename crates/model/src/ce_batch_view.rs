@@ -24,6 +24,11 @@ pub struct EncodedEvent<'a> {
 }
 
 impl<'a> EncodedEvent<'a> {
+    /// For [`crate::EncodedEvents`], which keeps what was read.
+    pub(crate) fn new(event: EventRef<'a>, message: &'a [u8]) -> Self {
+        Self { event, message }
+    }
+
     pub fn event(&self) -> &EventRef<'a> {
         &self.event
     }

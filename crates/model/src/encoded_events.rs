@@ -3,17 +3,44 @@
 //! consumed, so a store that keeps events encoded copies each message once
 //! and never encodes it again.
 
+use std::ops::Range;
+
 use crate::ce_batch::encode_causal_event;
 use crate::ce_batch_view::{EncodedEvent, read_causal_event};
 use crate::error::DecodeError;
 use crate::event::CausalEvent;
+use crate::event_ref::EventRef;
+use crate::ids::{CeId, TraceId};
+use crate::kind::Kind;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EncodedEvents {
+    /// The messages, back to back.
     bytes: Vec<u8>,
-    /// Where each message ends in `bytes`; each starts where the one before
-    /// it ends.
-    ends: Vec<usize>,
+    /// Every event's text fields, back to back: the store borrows them
+    /// without reading the messages again or checking UTF-8 again (the
+    /// windower read and checked them once).
+    text: String,
+    events: Vec<Fields>,
+}
+
+/// One event's fields: its message's end in `bytes`, its text as ranges
+/// of `text`, made only by [`EncodedEvents::push`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fields {
+    message_end: usize,
+    tenant_id: Range<usize>,
+    trace_id: TraceId,
+    ce_id: CeId,
+    parent_ce_id: Option<CeId>,
+    service: Range<usize>,
+    kind: Kind,
+    status: u16,
+    start_unix_ns: u64,
+    duration_ns: u64,
+    operation: Option<Range<usize>>,
+    peer: Option<Range<usize>>,
+    environment: Option<Range<usize>>,
 }
 
 impl EncodedEvents {
@@ -21,48 +48,84 @@ impl EncodedEvents {
         Self::default()
     }
 
-    /// Encodes owned events (as the bus records hold them).
-    pub fn from_events(events: &[CausalEvent]) -> Self {
+    /// Encodes owned events (as the bus records hold them), refusing one
+    /// the model cannot read back (an all-zero id, say): a store must never
+    /// keep what it cannot read.
+    pub fn from_events(events: &[CausalEvent]) -> Result<Self, DecodeError> {
         let mut encoded = Self::new();
+        let mut message = Vec::new();
         for event in events {
-            encode_causal_event(event, &mut encoded.bytes);
-            encoded.ends.push(encoded.bytes.len());
+            message.clear();
+            encode_causal_event(event, &mut message);
+            encoded.push(&read_causal_event(&message)?);
         }
-        encoded
+        Ok(encoded)
+    }
+
+    fn push_text(&mut self, text: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(text);
+        start..self.text.len()
     }
 
     /// Appends an event read from a batch (checked as it was read).
-    pub fn push(&mut self, event: &EncodedEvent<'_>) {
-        self.bytes.extend_from_slice(event.message());
-        self.ends.push(self.bytes.len());
+    pub fn push(&mut self, encoded: &EncodedEvent<'_>) {
+        let event = encoded.event();
+        self.bytes.extend_from_slice(encoded.message());
+        let fields = Fields {
+            message_end: self.bytes.len(),
+            tenant_id: self.push_text(event.tenant_id),
+            trace_id: event.trace_id,
+            ce_id: event.ce_id,
+            parent_ce_id: event.parent_ce_id,
+            service: self.push_text(event.service),
+            kind: event.kind,
+            status: event.status,
+            start_unix_ns: event.start_unix_ns,
+            duration_ns: event.duration_ns,
+            operation: event.operation.map(|text| self.push_text(text)),
+            peer: event.peer.map(|text| self.push_text(text)),
+            environment: event.environment.map(|text| self.push_text(text)),
+        };
+        self.events.push(fields);
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.events.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.events.is_empty()
     }
 
-    /// The events, read again from their messages: ids, kind and status are
-    /// checked as `CausalEvent::try_from` checks them, the limits are not
-    /// (whoever made the events checked those).
-    pub fn read(&self) -> impl ExactSizeIterator<Item = Result<EncodedEvent<'_>, DecodeError>> {
-        self.ends.iter().enumerate().map(|(at, &end)| {
-            let start = at.checked_sub(1).map_or(0, |before| self.ends[before]);
-            let message = self
-                .bytes
-                .get(start..end)
-                .ok_or_else(|| DecodeError::malformed("causeway protobuf", "message out of its buffer"))?;
-            read_causal_event(message)
+    /// The events with their messages, in the order pushed.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = EncodedEvent<'_>> {
+        // The ranges were made by `push` from the text it appended, so each
+        // lies within `text` on character boundaries; each message starts
+        // where the one before it ends.
+        let text = |range: &Range<usize>| &self.text[range.clone()];
+        self.events.iter().enumerate().map(move |(at, fields)| {
+            let start = at.checked_sub(1).map_or(0, |before| self.events[before].message_end);
+            let event = EventRef {
+                tenant_id: text(&fields.tenant_id),
+                trace_id: fields.trace_id,
+                ce_id: fields.ce_id,
+                parent_ce_id: fields.parent_ce_id,
+                service: text(&fields.service),
+                kind: fields.kind,
+                status: fields.status,
+                start_unix_ns: fields.start_unix_ns,
+                duration_ns: fields.duration_ns,
+                operation: fields.operation.as_ref().map(text),
+                peer: fields.peer.as_ref().map(text),
+                environment: fields.environment.as_ref().map(text),
+            };
+            EncodedEvent::new(event, &self.bytes[start..fields.message_end])
         })
     }
 
-    pub fn to_events(&self) -> Result<Vec<CausalEvent>, DecodeError> {
-        self.read()
-            .map(|encoded| encoded.map(|encoded| encoded.event().to_owned_event()))
-            .collect()
+    pub fn to_events(&self) -> Vec<CausalEvent> {
+        self.iter().map(|encoded| encoded.event().to_owned_event()).collect()
     }
 }
 
@@ -73,8 +136,6 @@ mod tests {
     use super::*;
     use crate::ce_batch::encode_ce_batch;
     use crate::ce_batch_view::read_ce_batch;
-    use crate::ids::{CeId, TraceId};
-    use crate::kind::Kind;
 
     fn event(n: u8, service: &str) -> CausalEvent {
         CausalEvent {
@@ -105,19 +166,20 @@ mod tests {
         for encoded in read_ce_batch(&bytes, u64::MAX).unwrap() {
             pushed.push(&encoded);
         }
-        assert_eq!(pushed, EncodedEvents::from_events(&events));
+        assert_eq!(pushed, EncodedEvents::from_events(&events).unwrap());
         assert_eq!(pushed.len(), 3);
-        assert_eq!(pushed.read().len(), 3);
-        assert_eq!(pushed.to_events().unwrap(), events);
-        assert!(EncodedEvents::new().to_events().unwrap().is_empty());
+        assert_eq!(pushed.iter().len(), 3);
+        assert_eq!(pushed.to_events(), events);
+        let read = read_ce_batch(&bytes, u64::MAX).unwrap();
+        assert!(pushed.iter().eq(read.iter().copied()), "fields and messages as read");
+        assert!(EncodedEvents::new().to_events().is_empty());
     }
 
     #[test]
-    fn an_owned_event_the_model_cannot_hold_fails_on_reading() {
+    fn an_owned_event_the_model_cannot_read_back_is_refused() {
         let mut bad = event(1, "orders");
         bad.trace_id = TraceId([0; 16]);
-        let encoded = EncodedEvents::from_events(&[event(2, "orders"), bad]);
-        let err = encoded.to_events().expect_err("zero trace id");
+        let err = EncodedEvents::from_events(&[event(2, "orders"), bad]).expect_err("zero trace id");
         assert_eq!(err.field(), Some("trace_id"));
     }
 }

@@ -87,10 +87,7 @@ pub trait WindowStore: Send + Sync + 'static {
     /// (the windower's path). A store that keeps events encoded stores
     /// each message as it is; the others decode them and put those.
     async fn put_encoded_events(&self, events: &EncodedEvents, expires_at_unix_ns: u64) -> Result<(), StoreError> {
-        let events = events
-            .to_events()
-            .map_err(|err| StoreError::Fatal(format!("an event to store does not read: {err}")))?;
-        self.put_events(&events, expires_at_unix_ns).await
+        self.put_events(&events.to_events(), expires_at_unix_ns).await
     }
 
     /// Stored events of one trace, ordered by `ce_id`, at most `limit`

@@ -82,7 +82,8 @@ pub(crate) async fn accept_events(
             event.tenant_id.clone_from(&tenant.id);
         }
     }
-    let records = trace_records(&tenant.id, events, state.config().max_record_bytes);
+    let records = trace_records(&tenant.id, &events, state.config().max_record_bytes);
+    drop(events);
     if let Err(err) = publish(state, &state.deps().topics.ce, records).await {
         metrics::record_rejected(err.reason(), count);
         return Err(err);

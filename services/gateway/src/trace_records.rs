@@ -5,11 +5,9 @@
 //! `message.max.bytes` (~1 MB by default), and a large trace would
 //! otherwise fail the whole request.
 
-use std::collections::BTreeMap;
-
 use causeway_bus::{Record, headers};
-use causeway_model::ce_batch::{ce_batch_event_len, encode_ce_batch};
-use causeway_model::{CausalEvent, TraceId};
+use causeway_model::CausalEvent;
+use causeway_model::ce_batch::{append_ce_batch_event, ce_batch_event_len};
 
 /// Bytes the headers add to every record.
 fn header_bytes() -> usize {
@@ -19,19 +17,24 @@ fn header_bytes() -> usize {
 /// Records for `events`, grouped by trace in trace-id order, each trace's
 /// events in arrival order; every record's key, headers and value together
 /// stay within `max_record_bytes` unless a single event alone is larger
-/// (the config's lower bound rules that out).
-pub(crate) fn trace_records(tenant_id: &str, events: Vec<CausalEvent>, max_record_bytes: usize) -> Vec<Record> {
-    let mut by_trace: BTreeMap<TraceId, Vec<CausalEvent>> = BTreeMap::new();
-    for event in events {
-        by_trace.entry(event.trace_id).or_default().push(event);
-    }
-    let mut records = Vec::with_capacity(by_trace.len());
-    for (trace_id, events) in by_trace {
-        let key = format!("{tenant_id}/{trace_id}");
+/// (the config's lower bound rules that out). The events are ordered by one
+/// stable sort of their positions and encoded straight into each record's
+/// value: no per-trace lists of moved events, no batch encoded per chunk.
+pub(crate) fn trace_records(tenant_id: &str, events: &[CausalEvent], max_record_bytes: usize) -> Vec<Record> {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&at| events[at].trace_id);
+    let sizes: Vec<usize> = events.iter().map(ce_batch_event_len).collect();
+    let mut records = Vec::new();
+    for trace in order.chunk_by(|a, b| events[*a].trace_id == events[*b].trace_id) {
+        let key = format!("{tenant_id}/{}", events[trace[0]].trace_id);
         let budget = max_record_bytes.saturating_sub(key.len() + header_bytes());
-        for chunk in split_by_size(events, budget) {
+        for run in runs_within(trace, &sizes, budget) {
+            let mut value = Vec::with_capacity(run.iter().map(|&at| sizes[at]).sum());
+            for &at in run {
+                append_ce_batch_event(&events[at], &mut value);
+            }
             records.push(
-                Record::new(key.clone(), encode_ce_batch(&chunk))
+                Record::new(key.clone().into_bytes(), value)
                     .with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH)
                     .with_header(headers::SCHEMA_VERSION, headers::SCHEMA_V1),
             );
@@ -40,30 +43,29 @@ pub(crate) fn trace_records(tenant_id: &str, events: Vec<CausalEvent>, max_recor
     records
 }
 
-/// Cuts `events`, in order, into runs whose encoded `CeBatch` is at most
-/// `budget` bytes; a run always holds at least one event.
-fn split_by_size(events: Vec<CausalEvent>, budget: usize) -> Vec<Vec<CausalEvent>> {
+/// Cuts one trace's event positions, in order, into runs whose encoded
+/// `CeBatch` (the sum of the events' `sizes`) is at most `budget` bytes; a
+/// run always holds at least one event.
+fn runs_within<'a>(trace: &'a [usize], sizes: &[usize], budget: usize) -> Vec<&'a [usize]> {
     let mut runs = Vec::new();
-    let mut run = Vec::new();
-    let mut run_bytes = 0;
-    for event in events {
-        let bytes = ce_batch_event_len(&event);
-        if !run.is_empty() && run_bytes + bytes > budget {
-            runs.push(std::mem::take(&mut run));
-            run_bytes = 0;
+    let (mut start, mut run_bytes) = (0, 0);
+    for (pos, &at) in trace.iter().enumerate() {
+        if pos > start && run_bytes + sizes[at] > budget {
+            runs.push(&trace[start..pos]);
+            (start, run_bytes) = (pos, 0);
         }
-        run_bytes += bytes;
-        run.push(event);
+        run_bytes += sizes[at];
     }
-    if !run.is_empty() {
-        runs.push(run);
+    if start < trace.len() {
+        runs.push(&trace[start..]);
     }
     runs
 }
 
 #[cfg(test)]
 mod tests {
-    use causeway_model::{CeId, Kind, decode_ce_batch};
+    use causeway_model::ce_batch::encode_ce_batch;
+    use causeway_model::{CeId, Kind, TraceId, decode_ce_batch};
 
     use super::*;
 
@@ -92,7 +94,7 @@ mod tests {
 
     #[test]
     fn groups_one_record_per_trace_in_arrival_order() {
-        let records = trace_records("acme", vec![event(2, 1, 0), event(1, 2, 0), event(2, 3, 0)], 1 << 20);
+        let records = trace_records("acme", &[event(2, 1, 0), event(1, 2, 0), event(2, 3, 0)], 1 << 20);
         assert_eq!(records.len(), 2);
         let keys: Vec<String> = records
             .iter()
@@ -132,7 +134,7 @@ mod tests {
     fn a_large_trace_splits_under_the_limit_in_order() {
         let limit = 64 * 1024;
         let events: Vec<CausalEvent> = (0..2_000).map(|n| event(3, n, usize::from(n % 200))).collect();
-        let records = trace_records("acme", events.clone(), limit);
+        let records = trace_records("acme", &events, limit);
         assert!(records.len() > 3, "{} records", records.len());
         assert!(records.iter().all(|r| record_bytes(r) <= limit));
         assert!(records.iter().all(|r| r.key == records[0].key));
@@ -143,18 +145,18 @@ mod tests {
         assert_eq!(back, events);
 
         let few: Vec<CausalEvent> = (0..3).map(|n| event(4, n, 100)).collect();
-        let whole = trace_records("acme", few.clone(), 1 << 20);
+        let whole = trace_records("acme", &few, 1 << 20);
         assert_eq!(whole.len(), 1);
         let exact = record_bytes(&whole[0]);
-        assert_eq!(trace_records("acme", few.clone(), exact).len(), 1);
-        let split = trace_records("acme", few, exact - 1);
+        assert_eq!(trace_records("acme", &few, exact).len(), 1);
+        let split = trace_records("acme", &few, exact - 1);
         assert_eq!(split.len(), 2);
         assert!(split.iter().all(|r| record_bytes(r) < exact));
     }
 
     #[test]
     fn an_event_over_the_limit_still_goes_alone() {
-        let records = trace_records("acme", vec![event(5, 1, 500), event(5, 2, 500)], 100);
+        let records = trace_records("acme", &[event(5, 1, 500), event(5, 2, 500)], 100);
         assert_eq!(records.len(), 2);
     }
 }

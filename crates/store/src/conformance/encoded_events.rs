@@ -17,7 +17,7 @@ pub async fn encoded_events_store_as_put_events_do(harness: &dyn StoreHarness) {
     call.parent_ce_id = Some(event("a", 1, 1, "api", 100).ce_id);
     call.operation = None;
     let events = vec![event("a", 1, 1, "api", 100), call.clone(), event("b", 1, 3, "db", 130)];
-    let encoded = EncodedEvents::from_events(&events);
+    let encoded = EncodedEvents::from_events(&events).expect("readable events");
     {
         let stores = harness.open().await;
         stores
@@ -26,7 +26,7 @@ pub async fn encoded_events_store_as_put_events_do(harness: &dyn StoreHarness) {
             .await
             .expect("put encoded");
         stores.window.put_events(&events, 1_000).await.expect("put owned");
-        let first = EncodedEvents::from_events(&events[..1]);
+        let first = EncodedEvents::from_events(&events[..1]).expect("readable events");
         stores
             .window
             .put_encoded_events(&first, 2_000)

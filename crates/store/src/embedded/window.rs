@@ -16,7 +16,8 @@ impl WindowStore for EmbeddedStore {
         if events.is_empty() {
             return Ok(());
         }
-        let events = EncodedEvents::from_events(events);
+        let events = EncodedEvents::from_events(events)
+            .map_err(|err| StoreError::Fatal(format!("an event the window could not read back: {err}")))?;
         self.on_window(move |window| window.put_events(&events, expires_at_unix_ns))
             .await
     }
@@ -25,8 +26,8 @@ impl WindowStore for EmbeddedStore {
         if events.is_empty() {
             return Ok(());
         }
-        // One copy of the messages, for the blocking pool; no event is
-        // decoded or encoded on the way to its segment.
+        // One copy of the messages and fields, for the blocking pool; no
+        // event is decoded or encoded on the way to its segment.
         let events = events.clone();
         self.on_window(move |window| window.put_events(&events, expires_at_unix_ns))
             .await

@@ -100,10 +100,7 @@ impl SegmentWindow {
     /// [`crate::api::WindowStore::put_events`] for the idempotence rule.
     /// Each event's message is stored as it is in `events`.
     pub fn put_events(&self, events: &EncodedEvents, expires_at: u64) -> Result<(), StoreError> {
-        let events: Vec<EncodedEvent<'_>> = events
-            .read()
-            .collect::<Result<_, _>>()
-            .map_err(|err| StoreError::Fatal(format!("an event to store does not read: {err}")))?;
+        let events: Vec<EncodedEvent<'_>> = events.iter().collect();
         let _writer = self.write.lock().map_err(|_| lock_error())?;
         let plans: Vec<Plan> = {
             let tenants = self.read()?;
