@@ -2,7 +2,8 @@
 //! segment file per expiry minute (one write and one fdatasync per
 //! `put_events`), compact indexes in memory, expiry by dropping index
 //! entries and then whole files. Reads find events in the indexes and read
-//! them from the page cache. docs/embedded-storage.md says why this
+//! them from the page cache; the windower's progress is in a log beside
+//! the segments (`progress`). docs/embedded-storage.md says why this
 //! replaced the B-tree tables.
 
 mod index;
