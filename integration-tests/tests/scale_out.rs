@@ -25,6 +25,8 @@ const TRACES: usize = 8;
 const EVENTS_PER_BATCH: usize = 2;
 const METERED_KEY: &str = "it-scale-metered-0123456789abcdef";
 const QUOTA: u64 = 10;
+/// How often each gateway writes its usage counts here.
+const USAGE_FLUSH_MS: u64 = 200;
 
 fn cql_node(test: &str) -> Option<String> {
     match std::env::var("CAUSEWAY_TEST_CQL") {
@@ -137,6 +139,7 @@ async fn two_gateways_two_windowers_one_assembler_on_a_shared_store() {
         ("CAUSEWAY_WINDOWER__GROUP", format!("{prefix}-windower")),
         ("CAUSEWAY_ASSEMBLER__GROUP", format!("{prefix}-assembler")),
         ("CAUSEWAY_ASSEMBLER__SETTLE_MS", TEST_SETTLE_MS.to_string()),
+        ("CAUSEWAY_GATEWAY__USAGE_FLUSH_MS", USAGE_FLUSH_MS.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -196,15 +199,17 @@ async fn two_gateways_two_windowers_one_assembler_on_a_shared_store() {
     }
 
     // The quota is the tenant's, not a gateway's: 4 + 4 of 10 are accepted
-    // (one through each gateway), then both gateways refuse the next 4.
+    // (one through each gateway); once each gateway has written its counts
+    // (every `usage_flush_ms`), both refuse the next 4.
     let metered_a = Api::new(gateway_a.http_url(), METERED_KEY);
     let metered_b = Api::new(gateway_b.http_url(), METERED_KEY);
-    let statuses = [
-        metered_a.post_batch(&checkout_batch()).await.status,
-        metered_b.post_batch(&checkout_batch()).await.status,
+    let mut statuses = vec![
         metered_a.post_batch(&checkout_batch()).await.status,
         metered_b.post_batch(&checkout_batch()).await.status,
     ];
+    tokio::time::sleep(Duration::from_millis(10 * USAGE_FLUSH_MS)).await;
+    statuses.push(metered_a.post_batch(&checkout_batch()).await.status);
+    statuses.push(metered_b.post_batch(&checkout_batch()).await.status);
     assert!(
         matches!(statuses[0], 200 | 202) && matches!(statuses[1], 200 | 202),
         "{statuses:?}"
