@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod event_ref;
 pub mod ids;
+mod json_scan;
 pub mod kind;
 pub mod limits;
 pub mod otlp;

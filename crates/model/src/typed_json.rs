@@ -1,6 +1,7 @@
-//! Building blocks for the typed, borrowing JSON decoders: strings that
-//! borrow from the body unless escaped, objects that must be JSON objects,
-//! arrays that are type-checked without being kept.
+//! Building blocks for the typed, borrowing OTLP/JSON decoder (on
+//! `serde_json`): strings that borrow from the body unless escaped, objects
+//! that must be JSON objects, arrays that are type-checked without being
+//! kept. The SDK batch's fast pass reads with `json_scan` instead.
 //!
 //! The typed decoders are a fast first pass. They accept a subset of what
 //! the precise decoders accept, with the same result, and give up on
@@ -38,26 +39,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
             }
         }
         deserializer.deserialize_str(StrVisitor).map(Str)
-    }
-}
-
-/// A JSON string read (so checked) and dropped: for fields only
-/// type-checked, without the room a kept string takes.
-pub(crate) struct StrChecked;
-
-impl<'de> Deserialize<'de> for StrChecked {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrVisitor;
-        impl Visitor<'_> for StrVisitor {
-            type Value = StrChecked;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: Error>(self, _: &str) -> Result<StrChecked, E> {
-                Ok(StrChecked)
-            }
-        }
-        deserializer.deserialize_str(StrVisitor)
     }
 }
 
@@ -155,94 +136,6 @@ impl<'de> Deserialize<'de> for Checked {
         deserializer.deserialize_any(CheckedVisitor).map(|()| Checked)
     }
 }
-
-/// Any JSON value, kept only when it is a string: free-form objects such as
-/// the SDK's `event_attrs`, where a non-string value is simply not used.
-pub(crate) struct StrIfString<'a>(pub Option<Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for StrIfString<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct AnyVisitor;
-        impl<'de> Visitor<'de> for AnyVisitor {
-            type Value = Option<Cow<'de, str>>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E: Error>(self, text: &'de str) -> Result<Self::Value, E> {
-                Ok(Some(Cow::Borrowed(text)))
-            }
-            fn visit_str<E: Error>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(Some(Cow::Owned(text.to_owned())))
-            }
-            fn visit_string<E: Error>(self, text: String) -> Result<Self::Value, E> {
-                Ok(Some(Cow::Owned(text)))
-            }
-            fn visit_bool<E: Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_i64<E: Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_u64<E: Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_f64<E: Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                CheckedVisitor.visit_seq(seq).map(|()| None)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                CheckedVisitor.visit_map(map).map(|()| None)
-            }
-        }
-        deserializer.deserialize_any(AnyVisitor).map(StrIfString)
-    }
-}
-
-/// A JSON object of optional members, read the way the precise SDK decoder
-/// reads its tree: absent and `null` alike are `None`, a repeated key's last
-/// value wins, unknown members are read (see [`Checked`]) and dropped.
-/// Only a JSON object is accepted.
-macro_rules! optional_members {
-    ($(#[$meta:meta])* $name:ident { $($field:ident: $ty:ty),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Default)]
-        pub(crate) struct $name<'a> {
-            $(pub $field: Option<$ty>,)*
-            _borrowed: std::marker::PhantomData<&'a str>,
-        }
-
-        impl<'de: 'a, 'a> serde::Deserialize<'de> for $name<'a> {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct MembersVisitor;
-                impl<'de> serde::de::Visitor<'de> for MembersVisitor {
-                    type Value = $name<'de>;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str("an object")
-                    }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                        let mut members = $name::default();
-                        while let Some($crate::typed_json::Str(key)) = map.next_key()? {
-                            match &*key {
-                                $(stringify!($field) => members.$field = map.next_value()?,)*
-                                _ => {
-                                    map.next_value::<$crate::typed_json::Checked>()?;
-                                }
-                            }
-                        }
-                        Ok(members)
-                    }
-                }
-                deserializer.deserialize_map(MembersVisitor)
-            }
-        }
-    };
-}
-pub(crate) use optional_members;
 
 /// Reads one whole body as `T`: the value, then nothing but whitespace.
 /// `None` on any failure: the caller's precise decoder explains it.

@@ -104,6 +104,19 @@ pub fn decode_sdk_batch(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Resul
     Ok(SdkBatch { envelope, events })
 }
 
+/// Checks that the typed pass, where it reads `body` at all, reads what the
+/// precise pass reads: the same envelope and events. For fuzzing; returns
+/// what differs.
+pub fn fast_pass_agrees(body: &[u8]) -> Result<(), String> {
+    let Some(fast) = typed::decode(body, "tenant") else {
+        return Ok(());
+    };
+    match decode_precisely(body, "tenant") {
+        Ok(precise) if precise == fast => Ok(()),
+        precise => Err(format!("typed pass {fast:?}, precise pass {precise:?}")),
+    }
+}
+
 /// The precise pass: a JSON tree, read field by field with full paths.
 pub(crate) fn decode_precisely(body: &[u8], tenant_id: &str) -> Result<(SdkEnvelope, Vec<CausalEvent>), DecodeError> {
     let root: Value = serde_json::from_slice(body).map_err(|err| DecodeError::malformed(FORMAT, err))?;

@@ -1,5 +1,5 @@
 //! The fast pass over an SDK batch: borrowed, typed structs read straight
-//! from the body, no JSON tree and no per-field path strings.
+//! from the body by `json_scan`, no JSON tree and no per-field path strings.
 //!
 //! Every known field is type-checked strictly (the precise decoder checks
 //! some `detail` members only when it reads them), so whatever this pass
@@ -7,18 +7,14 @@
 //! including a mapping rule it would break, makes this pass give up and the
 //! precise decoder name the field.
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
-
 use super::event_map::{non_empty, refined_kind, status_of};
 use super::{SCHEMA_VERSION, SdkEnvelope};
 use crate::event::{CausalEvent, method_route};
 use crate::ids::{CeId, TraceId};
+use crate::json_scan::{self, Scan, Scanner, StrChecked, StrIfString, optional_members};
 use crate::kind::Kind;
 use crate::limits::{MAX_ENVELOPE_FIELD_LEN, MAX_ENVIRONMENT_LEN, MAX_EVENTS_PER_BATCH, MAX_SERVICE_LEN};
-use crate::typed_json::{self, Str, StrChecked, StrIfString, optional_members};
+use crate::typed_json::Str;
 use crate::validate::check_text;
 
 optional_members!(Batch {
@@ -134,8 +130,7 @@ fn operation_of(detail: Option<&Detail<'_>>, attrs: Option<&EventAttrs<'_>>) -> 
             return Some(name.to_owned());
         }
     }
-    let operation: Option<&Cow<'_, str>> = attrs?.operation.as_ref()?.0.as_ref();
-    non_empty(operation.map(|text| &**text)).map(str::to_owned)
+    non_empty(attrs?.operation.as_ref()?.0).map(str::to_owned)
 }
 
 /// The precise decoder's peer rule (see `event_map::peer_of`).
@@ -191,33 +186,27 @@ fn map_event(event: &Event<'_>) -> Option<CausalEvent> {
 #[derive(Default)]
 pub(crate) struct MappedEvents(Vec<CausalEvent>);
 
-impl<'de> Deserialize<'de> for MappedEvents {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EventsVisitor;
-        impl<'de> Visitor<'de> for EventsVisitor {
-            type Value = MappedEvents;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of events")
+impl Scan<'_> for MappedEvents {
+    fn scan(scanner: &mut Scanner<'_>) -> Option<Self> {
+        // Sized once for the events the rest of the body can hold (each
+        // takes well over 100 bytes), rather than grown, copying every
+        // event each time.
+        let mut events = Vec::with_capacity((scanner.remaining() / 128).min(MAX_EVENTS_PER_BATCH));
+        scanner.array(|scanner| {
+            if events.len() == MAX_EVENTS_PER_BATCH {
+                return None;
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MappedEvents, A::Error> {
-                let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(event) = seq.next_element::<Event<'de>>()? {
-                    if events.len() == MAX_EVENTS_PER_BATCH {
-                        return Err(A::Error::custom("too many events"));
-                    }
-                    events.push(map_event(&event).ok_or_else(|| A::Error::custom("left to the precise pass"))?);
-                }
-                Ok(MappedEvents(events))
-            }
-        }
-        deserializer.deserialize_seq(EventsVisitor)
+            events.push(map_event(&Event::scan(scanner)?)?);
+            Some(())
+        })?;
+        Some(MappedEvents(events))
     }
 }
 
 /// The batch's envelope and events, not yet validated; `None` when the
 /// precise decoder must run (anything unusual, and every error).
 pub(crate) fn decode(body: &[u8], tenant_id: &str) -> Option<(SdkEnvelope, Vec<CausalEvent>)> {
-    let batch = typed_json::from_body::<Batch<'_>>(body)?;
+    let batch = json_scan::from_body::<Batch<'_>>(body)?;
     let envelope = envelope(&batch)?;
     let MappedEvents(mut events) = batch.events?;
     for event in &mut events {
