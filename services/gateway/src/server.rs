@@ -12,6 +12,9 @@ use crate::grpc::grpc_router;
 use crate::http::http_router;
 use crate::state::{GatewayDeps, GatewayState};
 
+/// How long shutdown waits for the last usage counts to be written.
+const LAST_USAGE_FLUSH: Duration = Duration::from_secs(5);
+
 /// Serves the gateway's HTTP routes on `http` and its gRPC services on
 /// `grpc` until `shutdown` is cancelled; then gRPC health turns to not
 /// serving, both servers stop accepting connections and finish the requests
@@ -98,8 +101,15 @@ pub async fn serve(
     };
     let (http_result, grpc_result, (), ()) = tokio::join!(http_server, grpc_server, draining, metering);
     // Both servers have answered their last request: nothing adds to the
-    // counts any more.
-    state.usage().flush(state.deps().topology.as_ref()).await;
+    // counts any more. Bounded, so an unreachable store cannot hold the
+    // shutdown past its deadline (what is not written is lost, and logged).
+    let last_flush = state.usage().flush(state.deps().topology.as_ref());
+    if tokio::time::timeout(LAST_USAGE_FLUSH, last_flush).await.is_err() {
+        tracing::warn!(
+            timeout_ms = LAST_USAGE_FLUSH.as_millis() as u64,
+            "usage counts not written at shutdown; they are lost"
+        );
+    }
     tracing::info!("gateway stopped");
     http_result.and(grpc_result)
 }
