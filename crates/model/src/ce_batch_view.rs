@@ -5,6 +5,8 @@
 //! `decode_ce_batch` accepts and nothing more (it refuses the deprecated
 //! group wire types, which causeway never writes); tested against it below.
 
+use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
+
 use crate::ce_batch::decode_ce_batch;
 use crate::error::{DecodeError, FieldError};
 use crate::event_ref::EventRef;
@@ -52,7 +54,7 @@ pub fn read_ce_batch(bytes: &[u8], now_unix_ns: u64) -> Result<Vec<EncodedEvent<
         match (field, wire) {
             (EVENTS, LEN) => messages.push(reader.delimited().map_err(malformed)?),
             (EVENTS, _) => return Err(malformed(wrong_wire(field, wire))),
-            _ => reader.skip(wire).map_err(malformed)?,
+            _ => reader.skip(field, wire).map_err(malformed)?,
         }
     }
     // In one pass, yet answering as prost does, which decodes the whole
@@ -120,17 +122,16 @@ fn malformed(detail: String) -> DecodeError {
     DecodeError::malformed(FORMAT, detail)
 }
 
-fn wrong_wire(field: u32, wire: u8) -> String {
-    format!("field {field} has the wrong wire type {wire}")
+fn wrong_wire(field: u32, wire: WireType) -> String {
+    format!("field {field} has the wrong wire type {wire:?}")
 }
 
-// Field numbers of `causeway.v1.CeBatch` and `causeway.v1.CausalEvent`, and
-// the wire types they use.
+// The field number of `causeway.v1.CeBatch.events`, and the wire types
+// `causeway.v1.CausalEvent`'s fields use.
 const EVENTS: u32 = 1;
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const LEN: u8 = 2;
-const FIXED32: u8 = 5;
+const VARINT: WireType = WireType::Varint;
+const FIXED64: WireType = WireType::SixtyFourBit;
+const LEN: WireType = WireType::LengthDelimited;
 
 /// An event's fields as they are on the wire; proto3 defaults when absent,
 /// the last occurrence when repeated (as prost merges).
@@ -171,7 +172,7 @@ impl<'a> RawEvent<'a> {
                 (11, LEN) => raw.peer = reader.text()?,
                 (12, LEN) => raw.environment = reader.text()?,
                 (1..=12, _) => return Err(wrong_wire(field, wire)),
-                _ => reader.skip(wire)?,
+                _ => reader.skip(field, wire)?,
             }
         }
         Ok(raw)
@@ -198,61 +199,39 @@ impl<'a> RawEvent<'a> {
     }
 }
 
-/// The protobuf wire format, read forward; errors say what was wrong as
-/// prost's do.
+/// The protobuf wire format, read forward with prost's own readers (keys,
+/// varints, skipping), so the two agree by construction.
 struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    rest: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, at: 0 }
+        Self { rest: bytes }
     }
 
     /// The next field's number and wire type; `None` at the end.
     #[inline]
-    fn next_key(&mut self) -> Result<Option<(u32, u8)>, String> {
-        if self.at == self.bytes.len() {
+    fn next_key(&mut self) -> Result<Option<(u32, WireType)>, String> {
+        if self.rest.is_empty() {
             return Ok(None);
         }
-        let key = self.varint()?;
-        // The whole key is a uint32, as prost reads it.
-        let key = u32::try_from(key).map_err(|_| format!("invalid key value: {key}"))?;
-        let field = key >> 3;
-        if field == 0 {
-            return Err("invalid tag value: 0".to_owned());
-        }
-        Ok(Some((field, (key & 7) as u8)))
+        decode_key(&mut self.rest).map(Some).map_err(|err| err.to_string())
     }
 
     #[inline]
     fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        let taken = self
-            .at
-            .checked_add(len)
-            .and_then(|end| self.bytes.get(self.at..end))
+        let (taken, rest) = self
+            .rest
+            .split_at_checked(len)
             .ok_or_else(|| "buffer underflow".to_owned())?;
-        self.at += len;
+        self.rest = rest;
         Ok(taken)
     }
 
     #[inline]
     fn varint(&mut self) -> Result<u64, String> {
-        let mut value = 0u64;
-        for count in 0..10 {
-            let byte = *self.bytes.get(self.at).ok_or_else(|| "buffer underflow".to_owned())?;
-            self.at += 1;
-            // The tenth byte holds the 64th bit alone.
-            if count == 9 && byte > 1 {
-                break;
-            }
-            value |= u64::from(byte & 0x7f) << (7 * count);
-            if byte < 0x80 {
-                return Ok(value);
-            }
-        }
-        Err("invalid varint".to_owned())
+        decode_varint(&mut self.rest).map_err(|err| err.to_string())
     }
 
     #[inline]
@@ -274,16 +253,14 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.delimited()?).map_err(|_| "invalid string value: data is not UTF-8 encoded".to_owned())
     }
 
+    /// Skips an unknown field as prost does, except a group, which causeway
+    /// never writes: refused here (prost would skip it).
     #[inline]
-    fn skip(&mut self, wire: u8) -> Result<(), String> {
-        match wire {
-            VARINT => self.varint().map(drop),
-            FIXED64 => self.take(8).map(drop),
-            LEN => self.delimited().map(drop),
-            FIXED32 => self.take(4).map(drop),
-            3 | 4 => Err(format!("unsupported wire type {wire} (group)")),
-            _ => Err(format!("invalid wire type value: {wire}")),
+    fn skip(&mut self, field: u32, wire: WireType) -> Result<(), String> {
+        if matches!(wire, WireType::StartGroup | WireType::EndGroup) {
+            return Err(format!("unsupported wire type {wire:?} (group)"));
         }
+        skip_field(wire, field, &mut self.rest, DecodeContext::default()).map_err(|err| err.to_string())
     }
 }
 
