@@ -15,13 +15,9 @@ use crate::validate::validate_batch;
 /// the `v1::CeBatch` of them (tested below), without first copying every
 /// string and id into generated messages: the gateway encodes every event.
 pub fn encode_ce_batch(events: &[CausalEvent]) -> Vec<u8> {
-    let lengths: Vec<usize> = events.iter().map(event_len).collect();
-    let total = lengths.iter().map(|len| delimited_len(EVENTS, *len)).sum();
-    let mut buf = Vec::with_capacity(total);
-    for (event, len) in events.iter().zip(lengths) {
-        encode_key(EVENTS, WireType::LengthDelimited, &mut buf);
-        encode_varint(len as u64, &mut buf);
-        encode_event(event, &mut buf);
+    let mut buf = Vec::with_capacity(events.iter().map(ce_batch_event_len).sum());
+    for event in events {
+        append_ce_batch_event(event, &mut buf);
     }
     buf
 }
@@ -39,7 +35,6 @@ pub fn append_ce_batch_event(event: &CausalEvent, buf: &mut Vec<u8>) {
     let len = event_len(event);
     encode_key(EVENTS, WireType::LengthDelimited, buf);
     encode_varint(len as u64, buf);
-    buf.reserve(len);
     encode_event(event, buf);
 }
 
