@@ -21,7 +21,7 @@ use foldhash::fast::RandomState;
 use self::index::{Plan, TenantIndex};
 pub use self::progress::Offsets;
 use self::progress::ProgressLog;
-use self::segments::{FRAME_HEADER, Loc, Segments, bucket_of, push_event_frame, push_frame};
+use self::segments::{FRAME_HEADER, Loc, Segments, bucket_of, push_frame};
 use super::codec;
 use crate::api::{FailureRef, PartitionProgress, PeerCall, ServiceActivity, StoreError};
 
@@ -131,14 +131,14 @@ impl SegmentWindow {
             let offset = (framed.len() + FRAME_HEADER) as u64;
             match plan {
                 Plan::Skip => continue,
-                Plan::New => push_event_frame(&mut framed, expires_at, encoded.message()),
+                Plan::New => push_frame(&mut framed, &[&expires_at.to_be_bytes(), encoded.message()]),
                 Plan::Extend(loc) => match self.segments.read(*loc)? {
                     Some(mut stored) if stored.len() >= 8 => {
                         stored[..8].copy_from_slice(&expires_at.to_be_bytes());
-                        push_frame(&mut framed, &stored);
+                        push_frame(&mut framed, &[&stored]);
                     }
                     // Its segment expired meanwhile: it is new again.
-                    _ => push_event_frame(&mut framed, expires_at, encoded.message()),
+                    _ => push_frame(&mut framed, &[&expires_at.to_be_bytes(), encoded.message()]),
                 },
             }
             let len = framed.len() as u64 - offset;

@@ -7,12 +7,12 @@
 //! that write, which the redelivered records write again.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use super::segments::{push_frame, replay};
+use super::segments::{append_durably, open_append, push_frame, replay, sync_dir};
 use crate::api::{PartitionProgress, StoreError};
 
 const FILE: &str = "progress.log";
@@ -79,30 +79,15 @@ fn raise(offsets: &mut Offsets, topic: &str, partition: u32, next: u64) {
     *stored = (*stored).max(next);
 }
 
-fn open_append(path: &Path) -> Result<File, StoreError> {
-    OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|err| io_error("opening", err))
-}
-
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|err| io_error("syncing the directory", err))
-}
-
 impl ProgressLog {
     /// Opens the log in `dir` (which exists), starting from `seed` (what an
     /// earlier version kept elsewhere) raised by the log's frames.
     pub fn open(dir: &Path, seed: Offsets) -> Result<Self, StoreError> {
         let path = dir.join(FILE);
         let created = !path.exists();
-        let file = open_append(&path)?;
+        let file = open_append(&path, true).map_err(|err| io_error("opening", err))?;
         if created {
-            sync_dir(dir)?;
+            sync_dir(dir).map_err(|err| io_error("syncing the directory", err))?;
         }
         let mut offsets = seed;
         let mut unreadable = 0u64;
@@ -144,13 +129,9 @@ impl ProgressLog {
             return Ok(());
         }
         let mut frame = Vec::new();
-        push_frame(&mut frame, &encode(&raised));
-        let start = state.len;
-        if let Err(err) = (&state.file).write_all(&frame).and_then(|()| state.file.sync_data()) {
-            let _ = state.file.set_len(start);
-            return Err(io_error("appending", err));
-        }
-        state.len += frame.len() as u64;
+        push_frame(&mut frame, &[&encode(&raised)]);
+        let State { file, len, .. } = &mut *state;
+        append_durably(file, len, &frame).map_err(|err| io_error("appending", err))?;
         for (topic, partition, next) in raised {
             raise(&mut state.offsets, topic, partition, next);
         }
@@ -172,7 +153,7 @@ impl ProgressLog {
             })
             .collect();
         let mut frame = Vec::new();
-        push_frame(&mut frame, &encode(&entries));
+        push_frame(&mut frame, &[&encode(&entries)]);
         let tmp = self.dir.join(format!("{FILE}.tmp"));
         let mut file = File::create(&tmp).map_err(|err| io_error("compacting", err))?;
         file.write_all(&frame)
@@ -180,8 +161,8 @@ impl ProgressLog {
             .map_err(|err| io_error("compacting", err))?;
         let path = self.dir.join(FILE);
         fs::rename(&tmp, &path).map_err(|err| io_error("compacting", err))?;
-        sync_dir(&self.dir)?;
-        state.file = open_append(&path)?;
+        sync_dir(&self.dir).map_err(|err| io_error("syncing the directory", err))?;
+        state.file = open_append(&path, true).map_err(|err| io_error("opening", err))?;
         state.len = frame.len() as u64;
         Ok(())
     }
@@ -203,6 +184,8 @@ impl ProgressLog {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+    use std::fs::OpenOptions;
 
     use super::*;
 

@@ -69,24 +69,43 @@ fn io_error(context: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Fatal(format!("window segments: {context}: {err}"))
 }
 
-/// Appends a frame for `payload` to `out`.
-pub fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(payload);
+/// Appends a frame to `out` whose payload is `parts` back to back (a
+/// stored event is its expiry and its message, joined only here).
+pub fn push_frame(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    let len: usize = parts.iter().map(|part| part.len()).sum();
+    let mut crc = crc32fast::Hasher::new();
+    for part in parts {
+        crc.update(part);
+    }
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    for part in parts {
+        out.extend_from_slice(part);
+    }
 }
 
-/// Appends a frame for a stored event, `expires_at:u64be` + `message`,
-/// without first joining the two.
-pub fn push_event_frame(out: &mut Vec<u8>, expires_at: u64, message: &[u8]) {
-    let expiry = expires_at.to_be_bytes();
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&expiry);
-    crc.update(message);
-    out.extend_from_slice(&((expiry.len() + message.len()) as u32).to_le_bytes());
-    out.extend_from_slice(&crc.finalize().to_le_bytes());
-    out.extend_from_slice(&expiry);
-    out.extend_from_slice(message);
+/// Opens `path` to read and append, creating it when `create`.
+pub fn open_append(path: &Path, create: bool) -> io::Result<File> {
+    OpenOptions::new().read(true).append(true).create(create).open(path)
+}
+
+/// Makes `dir`'s entries durable: a new or renamed file's name must
+/// survive a crash as well as its contents.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|dir| dir.sync_all())
+}
+
+/// Appends `bytes` to `file`, `len` bytes long, and makes them durable,
+/// moving `len` past them. A failed append is cut off again, so the file
+/// never keeps part of one.
+pub fn append_durably(file: &File, len: &mut u64, bytes: &[u8]) -> io::Result<()> {
+    let mut writer = file;
+    if let Err(err) = writer.write_all(bytes).and_then(|()| file.sync_data()) {
+        let _ = file.set_len(*len);
+        return Err(err);
+    }
+    *len += bytes.len() as u64;
+    Ok(())
 }
 
 impl Segments {
@@ -110,11 +129,7 @@ impl Segments {
                 fs::remove_file(&path).map_err(|err| io_error("deleting an expired segment", err))?;
                 continue;
             }
-            let file = OpenOptions::new()
-                .read(true)
-                .append(true)
-                .open(&path)
-                .map_err(|err| io_error("opening a segment", err))?;
+            let file = open_append(&path, false).map_err(|err| io_error("opening a segment", err))?;
             let len = replay(&file, bucket, &mut |loc, payload: &[u8]| {
                 let expired = payload
                     .first_chunk::<8>()
@@ -155,16 +170,8 @@ impl Segments {
         let segment = match files.entry(bucket) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .append(true)
-                    .create(true)
-                    .open(self.path(bucket))
-                    .map_err(|err| io_error("creating a segment", err))?;
-                // The new name must survive a crash as well as its contents.
-                File::open(&self.dir)
-                    .and_then(|dir| dir.sync_all())
-                    .map_err(|err| io_error("syncing the directory", err))?;
+                let file = open_append(&self.path(bucket), true).map_err(|err| io_error("creating a segment", err))?;
+                sync_dir(&self.dir).map_err(|err| io_error("syncing the directory", err))?;
                 entry.insert(Segment {
                     file: Arc::new(file),
                     len: 0,
@@ -172,12 +179,7 @@ impl Segments {
             }
         };
         let start = segment.len;
-        let mut file: &File = &segment.file;
-        if let Err(err) = file.write_all(framed).and_then(|()| segment.file.sync_data()) {
-            let _ = segment.file.set_len(start);
-            return Err(io_error("appending", err));
-        }
-        segment.len += framed.len() as u64;
+        append_durably(&segment.file, &mut segment.len, framed).map_err(|err| io_error("appending", err))?;
         Ok(start)
     }
 
@@ -334,7 +336,7 @@ mod tests {
             .iter()
             .map(|payload| {
                 let mut framed = Vec::new();
-                push_frame(&mut framed, payload);
+                push_frame(&mut framed, &[payload]);
                 let offset = segments.append(bucket, &framed).expect("append");
                 Loc {
                     bucket,
