@@ -22,7 +22,7 @@ pub const ACME_KEY: &str = "cw_acme_test_key";
 /// A tenant on the free plan with a quota of 5 CEs a month.
 pub const TINY_KEY: &str = "cw_tiny_test_key";
 pub const TINY_QUOTA: u64 = 5;
-/// The usage flush interval of a test gateway, unless a test sets its own.
+/// The usage flush interval of a gateway from [`Gateway::start`].
 pub const USAGE_FLUSH_MS: u64 = 25;
 
 /// Integration credentials of `acme` (read by the gateway from files, as a
@@ -146,13 +146,14 @@ impl Gateway {
     /// Usage is flushed every `USAGE_FLUSH_MS` here, so tests read it
     /// soon after a request (see [`Gateway::metered_usage`]).
     pub async fn start() -> Gateway {
-        Self::start_with(GatewayConfig::default()).await
+        Self::start_with(GatewayConfig {
+            usage_flush_ms: USAGE_FLUSH_MS,
+            ..GatewayConfig::default()
+        })
+        .await
     }
 
-    pub async fn start_with(mut config: GatewayConfig) -> Gateway {
-        if config.usage_flush_ms == GatewayConfig::default().usage_flush_ms {
-            config.usage_flush_ms = USAGE_FLUSH_MS;
-        }
+    pub async fn start_with(config: GatewayConfig) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let bus_dir = dir.path().join("bus");
         let store_dir = dir.path().join("store");
