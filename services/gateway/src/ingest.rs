@@ -120,17 +120,15 @@ async fn check_quota(state: &GatewayState, tenant: &Tenant, month: u32, count: u
     })
 }
 
-/// Adds accepted events to the tenant's usage. The events are already on
-/// the bus, so a failure here is logged and counted, not returned: the
-/// client must not resend what was accepted.
+/// Adds accepted events to the tenant's usage: to the pending counts, and
+/// with `usage_flush_ms = 0` through to the store at once. The events are
+/// already on the bus, so a failed write is logged, counted and kept for
+/// the next flush (see [`crate::usage_meter::UsageMeter::flush`]), never
+/// returned: the client must not resend what was accepted.
 async fn meter(state: &GatewayState, tenant: &Tenant, month: u32, count: usize) {
-    if state.config().usage_flush_ms > 0 {
-        state.usage().add(&tenant.id, month, count as u64);
-        return;
-    }
-    if let Err(err) = state.deps().topology.add_usage(&tenant.id, month, count as u64).await {
-        metrics::record_usage_write_failure();
-        tracing::warn!(tenant = %tenant.id, events = count, error = %err, "usage not metered");
+    state.usage().add(&tenant.id, month, count as u64);
+    if state.config().usage_flush_ms == 0 {
+        state.usage().flush(state.deps().topology.as_ref()).await;
     }
 }
 

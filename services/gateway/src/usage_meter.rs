@@ -1,7 +1,8 @@
 //! Usage metering off the request path: accepted counts add up in memory
 //! per (tenant, month) and reach the store every `gateway.usage_flush_ms`,
 //! not as a durable store write per request (one per request was ~6% of
-//! standalone's CPU: BENCHMARKS.md, "Usage metered in batches"). The quota
+//! standalone's CPU: BENCHMARKS.md, "Events stored as they came, progress
+//! in a log, usage in batches"). The quota
 //! check counts what is still pending, so a quota holds as before within
 //! one gateway. A crash loses at most one interval's counts: usage then
 //! reads low by that much, never high.

@@ -1,5 +1,5 @@
 //! Usage metered in batches: counts not yet written still hold the quota,
-//! and shutdown writes them.
+//! and shutdown writes them; with no interval, each request writes its own.
 
 use causeway_gateway::{GatewayConfig, month_of, now_unix_ns};
 
@@ -41,4 +41,28 @@ async fn counts_not_yet_flushed_hold_the_quota_and_shutdown_writes_them() {
         TINY_QUOTA,
         "written at shutdown"
     );
+}
+
+#[tokio::test]
+async fn with_no_flush_interval_every_request_writes_its_count() {
+    let gateway = Gateway::start_with(GatewayConfig {
+        usage_flush_ms: 0,
+        ..GatewayConfig::default()
+    })
+    .await;
+    let events = (0..3).map(|_| sdk_event(&uuid(), &uuid(), "checkout")).collect();
+    let response = gateway
+        .post("/api/v1/ingest/batch", Some(TINY_KEY))
+        .json(&sdk_batch(events))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let month = month_of(now_unix_ns());
+    assert_eq!(
+        gateway.stores.topology.usage("tiny", month).await.unwrap(),
+        3,
+        "in the store once the request is answered"
+    );
+    gateway.stop().await;
 }
