@@ -34,13 +34,14 @@ pub struct CausalEvent {
 }
 
 impl CausalEvent {
-    /// When the operation completed: start + duration (saturating).
+    /// When the operation completed: start + duration (saturating). The
+    /// rule is [`crate::EventRef::end_unix_ns`]'s, kept there once.
     pub fn end_unix_ns(&self) -> u64 {
-        self.start_unix_ns.saturating_add(self.duration_ns)
+        self.as_event_ref().end_unix_ns()
     }
 
     pub fn is_non_success(&self) -> bool {
-        self.kind.is_non_success(self.status)
+        self.as_event_ref().is_non_success()
     }
 }
 
