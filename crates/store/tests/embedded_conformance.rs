@@ -105,3 +105,43 @@ async fn a_torn_window_write_is_cut_at_open() {
         vec![event("a", 1, 1, "api", 10), event("a", 1, 2, "api", 20)]
     );
 }
+
+/// The index finds an event in the segment of its expiry's minute, so
+/// events found in another segment (a file renamed or copied by hand) are
+/// not taken for the window's own: they are skipped at open, and the same
+/// events written again read back.
+#[tokio::test]
+async fn events_outside_their_expiry_segment_are_skipped_at_open() {
+    use causeway_store::conformance::{event, trace};
+    const MINUTE_NS: u64 = 60_000_000_000;
+    let harness = EmbeddedHarness::new();
+    let expires_at = 29_920_320 * MINUTE_NS;
+    {
+        let stores = harness.open().await;
+        stores
+            .window
+            .put_events(&[event("a", 1, 1, "api", 10)], expires_at)
+            .await
+            .expect("put");
+    }
+    let window = harness.dir.path().join("window");
+    let own = window.join(format!("{:020}.seg", expires_at / MINUTE_NS));
+    assert!(own.exists(), "the event is in its expiry's segment");
+    std::fs::rename(&own, window.join(format!("{:020}.seg", expires_at / MINUTE_NS + 1))).expect("rename");
+
+    let stores = harness.open().await;
+    assert_eq!(
+        stores.window.trace_events("a", trace(1), 10).await.expect("trace"),
+        vec![],
+        "an event outside its expiry's segment is not indexed"
+    );
+    stores
+        .window
+        .put_events(&[event("a", 1, 1, "api", 10)], expires_at)
+        .await
+        .expect("put again");
+    assert_eq!(
+        stores.window.trace_events("a", trace(1), 10).await.expect("trace"),
+        vec![event("a", 1, 1, "api", 10)]
+    );
+}

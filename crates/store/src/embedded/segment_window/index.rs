@@ -1,8 +1,8 @@
 //! The window's in-memory indexes, per tenant, kept compact because the
 //! window holds millions of events: each stored event is one slot of a slab
 //! (its ids, where it is stored, its times), and every index holds 4-byte
-//! slot numbers: a hash table by `(trace, ce)`, the slots of each trace,
-//! the slots and counters of each (start second, service), the outbound
+//! slot numbers: a hash table by `(trace, ce)`, each trace's newest slot
+//! (chained to its earlier ones), the slots and counters of each (start second, service), the outbound
 //! slots of each (peer, start second), and the slots due at each expiry.
 //! Failures (a small share) keep their ids, ordered by
 //! completion. Rebuilt from the segments at open; nothing here is durable.
@@ -15,8 +15,11 @@ use causeway_model::{CeId, EventRef, TraceId};
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
+mod reads;
+mod slot;
+pub use self::slot::MAX_LEN;
+use self::slot::Slot;
 use super::segments::Loc;
-use crate::api::{FailureRef, PeerCall, ServiceActivity};
 
 pub const MIN_TRACE: TraceId = TraceId([0; 16]);
 pub const MAX_TRACE: TraceId = TraceId([0xff; 16]);
@@ -24,20 +27,6 @@ pub const MIN_CE: CeId = CeId([0; 16]);
 pub const MAX_CE: CeId = CeId([0xff; 16]);
 
 const SECOND_NS: u64 = 1_000_000_000;
-
-/// One stored event (or a free slot, `live == false`).
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    trace: TraceId,
-    ce: CeId,
-    loc: Loc,
-    expires_at: u64,
-    start: u64,
-    end: u64,
-    service: u32,
-    live: bool,
-    failed: bool,
-}
 
 /// The events of one (start second, service): their slots, the
 /// completion times of the non-success ones, ascending (a multiset), and
@@ -54,6 +43,11 @@ pub struct TenantIndex {
     services: Vec<String>,
     service_ids: HashMap<String, u32, RandomState>,
     slots: Vec<Slot>,
+    /// Beside each slot, the slot its trace held before it ([`END`] for
+    /// the first): a trace's events are a chain from its newest slot, so a
+    /// trace costs one map entry and four bytes an event, not a list of
+    /// its own (its allocation and growth were ~7 bytes an event more).
+    earlier_in_trace: Vec<u32>,
     free: Vec<u32>,
     live: usize,
     /// Keyed by a seeded hash of `(trace, ce)`: ids are the client's, so
@@ -62,7 +56,8 @@ pub struct TenantIndex {
     /// than SipHash on 16- and 32-byte keys, and still seeded).
     hasher: RandomState,
     by_key: HashTable<u32>,
-    traces: HashMap<TraceId, Vec<u32>, RandomState>,
+    /// Each trace's newest slot.
+    traces: HashMap<TraceId, u32, RandomState>,
     seconds: BTreeMap<(u64, u32), Second>,
     /// Outbound steps by (peer, start second); peer names share the
     /// service-name table, `""` for a step naming no peer.
@@ -75,17 +70,25 @@ pub struct TenantIndex {
     expiry: BTreeMap<u64, Vec<u32>>,
 }
 
+/// Ends a trace's chain of slots.
+const END: u32 = u32::MAX;
+
 /// The order of reads by time: start, then trace and `ce_id`.
 type SlotKey = (u64, TraceId, CeId);
 
-/// What a write must do for one event.
+/// What a write must do for one event: planned against the index before
+/// the write, and applied to it after ([`TenantIndex::apply`]). Nothing
+/// else changes the index in between (one writer plans, writes and indexes
+/// at a time), so the plan still holds, and what it found need not be
+/// looked up again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
-    /// Not stored: write it.
-    New,
-    /// Stored with an earlier expiry: write its stored bytes again under
-    /// the later expiry (the first content stays).
-    Extend(Loc),
+    /// Not stored: write it. The hash of its key in the tenant's index,
+    /// when the tenant has one.
+    New(Option<u64>),
+    /// Stored, in this slot, with an earlier expiry: write its stored bytes
+    /// again under the later expiry (the first content stays).
+    Extend(Loc, u32),
     /// Stored with this expiry or a later one: nothing to do.
     Skip,
 }
@@ -111,10 +114,23 @@ impl TenantIndex {
     }
 
     pub fn plan(&self, trace: TraceId, ce: CeId, expires_at: u64) -> Plan {
-        match self.find(trace, ce).map(|at| &self.slots[at as usize]) {
-            None => Plan::New,
-            Some(slot) if slot.expires_at < expires_at => Plan::Extend(slot.loc),
+        let hash = self.hash(&trace, &ce);
+        match self.find_hashed(hash, trace, ce) {
+            None => Plan::New(Some(hash)),
+            Some(at) if self.slots[at as usize].expires_at < expires_at => {
+                Plan::Extend(self.slots[at as usize].loc(), at)
+            }
             Some(_) => Plan::Skip,
+        }
+    }
+
+    /// Indexes `event`, stored at `loc`, as `plan` says; `plan` was made by
+    /// [`Self::plan`] with nothing indexed since but events of other keys.
+    pub fn apply(&mut self, plan: Plan, event: &EventRef<'_>, loc: Loc, expires_at: u64) {
+        match plan {
+            Plan::New(Some(hash)) => self.insert_new(hash, event, loc, expires_at),
+            Plan::Extend(_, at) => self.extend(at, loc, expires_at),
+            Plan::New(None) | Plan::Skip => self.insert(event, loc, expires_at),
         }
     }
 
@@ -133,48 +149,58 @@ impl TenantIndex {
     pub fn insert(&mut self, event: &EventRef<'_>, loc: Loc, expires_at: u64) {
         // One hash per event: the lookup and the table insert share it.
         let hash = self.hash(&event.trace_id, &event.ce_id);
-        if let Some(at) = self.find_hashed(hash, event.trace_id, event.ce_id) {
-            let slot = &mut self.slots[at as usize];
-            if slot.expires_at < expires_at {
-                slot.expires_at = expires_at;
-                slot.loc = loc;
-                self.expiry.entry(expires_at).or_default().push(at);
-            }
-            return;
+        match self.find_hashed(hash, event.trace_id, event.ce_id) {
+            Some(at) => self.extend(at, loc, expires_at),
+            None => self.insert_new(hash, event, loc, expires_at),
         }
+    }
+
+    /// Moves a stored event's expiry (and location) later, if it is.
+    fn extend(&mut self, at: u32, loc: Loc, expires_at: u64) {
+        let slot = &mut self.slots[at as usize];
+        if slot.expires_at < expires_at {
+            slot.relocate(loc, expires_at);
+            self.expiry.entry(expires_at).or_default().push(at);
+        }
+    }
+
+    /// Indexes an event whose key (hashing to `hash`) is not indexed.
+    fn insert_new(&mut self, hash: u64, event: &EventRef<'_>, loc: Loc, expires_at: u64) {
+        debug_assert!(self.find_hashed(hash, event.trace_id, event.ce_id).is_none());
         let service = self.service_id(event.service);
         let peer = event
             .kind
             .is_outbound()
             .then(|| self.service_id(event.peer.unwrap_or_default()));
-        let slot = Slot {
-            trace: event.trace_id,
-            ce: event.ce_id,
+        let slot = Slot::new(
+            event.trace_id,
+            event.ce_id,
             loc,
             expires_at,
-            start: event.start_unix_ns,
-            end: event.end_unix_ns(),
+            (event.start_unix_ns, event.end_unix_ns()),
             service,
-            live: true,
-            failed: event.is_non_success(),
-        };
+            event.is_non_success(),
+        );
+        let head = self.traces.entry(slot.trace).or_insert(END);
         let at = match self.free.pop() {
             Some(at) => {
                 self.slots[at as usize] = slot;
+                self.earlier_in_trace[at as usize] = *head;
                 at
             }
             None => {
                 self.slots.push(slot);
+                self.earlier_in_trace.push(*head);
                 (self.slots.len() - 1) as u32
             }
         };
+        *head = at;
         self.live += 1;
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.by_key.insert_unique(hash, at, |&other| {
             let other = &slots[other as usize];
             hasher.hash_one((&other.trace, &other.ce))
         });
-        self.traces.entry(slot.trace).or_default().push(at);
         self.expiry.entry(expires_at).or_default().push(at);
         let start_second = slot.start / SECOND_NS;
         let second = self.seconds.entry((start_second, service)).or_default();
@@ -185,7 +211,7 @@ impl TenantIndex {
                 second.peers.push(peer);
             }
         }
-        if slot.failed {
+        if slot.failed() {
             self.failures.insert((slot.end, slot.trace, slot.ce));
             let position = second.failure_ends.partition_point(|end| *end < slot.end);
             second.failure_ends.insert(position, slot.end);
@@ -208,16 +234,16 @@ impl TenantIndex {
             for at in due {
                 let slot = self.slots[at as usize];
                 // A free slot, or a stale entry: the event's expiry moved later.
-                if !slot.live || slot.expires_at != expires_at {
+                if !slot.live() || slot.expires_at != expires_at {
                     continue;
                 }
-                self.slots[at as usize].live = false;
+                self.slots[at as usize].free();
                 let hash = self.hash(&slot.trace, &slot.ce);
                 if let Ok(entry) = self.by_key.find_entry(hash, |&other| other == at) {
                     entry.remove();
                 }
                 let second = (slot.start / SECOND_NS, slot.service);
-                if slot.failed {
+                if slot.failed() {
                     self.failures.remove(&(slot.end, slot.trace, slot.ce));
                     if let Some(counts) = self.seconds.get_mut(&second)
                         && let Ok(position) = counts.failure_ends.binary_search(&slot.end)
@@ -233,27 +259,22 @@ impl TenantIndex {
         // One pass over each trace and second that lost events (a trace of
         // 100k events expiring is one pass, not 100k searches), before any
         // freed slot is used again.
-        let slots = &self.slots;
         for trace in traces {
-            if let Some(list) = self.traces.get_mut(&trace) {
-                list.retain(|&at| slots[at as usize].live);
-                if list.is_empty() {
-                    self.traces.remove(&trace);
-                }
-            }
+            self.unlink_freed(trace);
         }
+        let slots = &self.slots;
         for second in seconds {
             if let Some(counts) = self.seconds.get_mut(&second) {
                 for peer in &counts.peers {
                     let key = (*peer, second.0);
                     if let Some(calls) = self.calls.get_mut(&key) {
-                        calls.retain(|&at| slots[at as usize].live);
+                        calls.retain(|&at| slots[at as usize].live());
                         if calls.is_empty() {
                             self.calls.remove(&key);
                         }
                     }
                 }
-                counts.slots.retain(|&at| slots[at as usize].live);
+                counts.slots.retain(|&at| slots[at as usize].live());
                 if counts.slots.is_empty() {
                     self.seconds.remove(&second);
                 }
@@ -265,173 +286,35 @@ impl TenantIndex {
         removed
     }
 
+    /// The slots of a trace's chain from `head`, newest first.
+    fn chain(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors((head != END).then_some(head), |&at| {
+            Some(self.earlier_in_trace[at as usize]).filter(|&earlier| earlier != END)
+        })
+    }
+
+    /// Takes a trace's freed slots out of its chain, keeping the order of
+    /// the rest; forgets the trace once none is left.
+    fn unlink_freed(&mut self, trace: TraceId) {
+        let Some(&head) = self.traces.get(&trace) else {
+            return;
+        };
+        let kept: Vec<u32> = self.chain(head).filter(|&at| self.slots[at as usize].live()).collect();
+        let Some(&newest) = kept.first() else {
+            self.traces.remove(&trace);
+            return;
+        };
+        for pair in kept.windows(2) {
+            self.earlier_in_trace[pair[0] as usize] = pair[1];
+        }
+        if let Some(&oldest) = kept.last() {
+            self.earlier_in_trace[oldest as usize] = END;
+        }
+        self.traces.insert(trace, newest);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.live == 0
-    }
-
-    /// Locations of a trace's events, ordered by `ce_id`, at most `limit`.
-    pub fn trace(&self, trace: TraceId, limit: usize) -> Vec<Loc> {
-        let Some(list) = self.traces.get(&trace) else {
-            return Vec::new();
-        };
-        let mut list = list.clone();
-        list.sort_unstable_by_key(|&at| self.slots[at as usize].ce);
-        list.into_iter()
-            .take(limit)
-            .map(|at| self.slots[at as usize].loc)
-            .collect()
-    }
-
-    /// The slots of the events starting in `[from, to]`, per second.
-    fn starting(&self, from: u64, to: u64) -> impl DoubleEndedIterator<Item = (u64, u32, &[u32])> {
-        self.seconds
-            .range((from / SECOND_NS, 0)..=(to / SECOND_NS, u32::MAX))
-            .map(|(&(second, service), counts)| (second, service, counts.slots.as_slice()))
-    }
-
-    fn starts_within(&self, at: u32, from: u64, to: u64) -> bool {
-        (from..=to).contains(&self.slots[at as usize].start)
-    }
-
-    pub fn service_traces(&self, service: &str, from: u64, to: u64, limit: usize) -> Vec<TraceId> {
-        let Some(&service) = self.service_ids.get(service) else {
-            return Vec::new();
-        };
-        let mut traces: Vec<TraceId> = self
-            .starting(from, to)
-            .filter(|(_, of, _)| *of == service)
-            .flat_map(|(_, _, slots)| slots)
-            .filter(|&&at| self.starts_within(at, from, to))
-            .map(|&at| self.slots[at as usize].trace)
-            .collect();
-        traces.sort_unstable();
-        traces.dedup();
-        traces.truncate(limit);
-        traces
-    }
-
-    pub fn failures(&self, from_end: u64, to_end: u64, limit: usize) -> Vec<FailureRef> {
-        self.failures
-            .range((from_end, MIN_TRACE, MIN_CE)..=(to_end, MAX_TRACE, MAX_CE))
-            .filter_map(|&(end, trace_id, ce_id)| {
-                let slot = &self.slots[self.find(trace_id, ce_id)? as usize];
-                Some(FailureRef {
-                    trace_id,
-                    ce_id,
-                    service: self.services.get(slot.service as usize)?.clone(),
-                    start_unix_ns: slot.start,
-                    end_unix_ns: end,
-                })
-            })
-            .take(limit)
-            .collect()
-    }
-
-    pub fn activity(&self, from_second: u64, to_second: u64) -> Vec<ServiceActivity> {
-        let mut per_service: BTreeMap<&str, ServiceActivity> = BTreeMap::new();
-        for (&(_, service), counter) in self.seconds.range((from_second, 0)..=(to_second, u32::MAX)) {
-            let Some(name) = self.services.get(service as usize) else {
-                continue;
-            };
-            let total = per_service.entry(name).or_insert_with(|| ServiceActivity {
-                service: name.clone(),
-                ..ServiceActivity::default()
-            });
-            total.events += counter.slots.len() as u64;
-            total.non_success += counter.failure_ends.len() as u64;
-            if let Some(&first) = counter.failure_ends.first() {
-                total.first_failure_end_unix_ns = Some(total.first_failure_end_unix_ns.map_or(first, |t| t.min(first)));
-            }
-        }
-        per_service.into_values().collect()
-    }
-
-    /// The `limit` events starting in `[from, to]` that started latest,
-    /// ordered by start then `ce_id`.
-    pub fn latest(&self, from: u64, to: u64, limit: usize) -> Vec<Loc> {
-        let seconds = self.starting(from, to).rev().map(|(second, _, slots)| (second, slots));
-        let located = |slot: &Slot| ((slot.start, slot.trace, slot.ce), slot.loc);
-        self.latest_slots(seconds, from, to, limit, located)
-            .into_iter()
-            .map(|(_, loc)| loc)
-            .collect()
-    }
-
-    /// From lists of slots by start second, latest second first: what
-    /// `pick` makes of the `limit` slots starting in `[from, to]` latest,
-    /// ordered by its key (start, trace, ce). Whole seconds are taken until
-    /// they hold `limit`. Each slot is read once (at volume every slot read
-    /// is a cache miss), and each second is sorted on its own: seconds
-    /// already order the starts, so no sort spans the whole result.
-    fn latest_slots<'s, T>(
-        &self,
-        seconds: impl Iterator<Item = (u64, &'s [u32])>,
-        from: u64,
-        to: u64,
-        limit: usize,
-        pick: impl Fn(&Slot) -> (SlotKey, T),
-    ) -> Vec<(SlotKey, T)> {
-        // Per second, latest first.
-        let mut taken: Vec<Vec<(SlotKey, T)>> = Vec::new();
-        let mut second_slots: Vec<(SlotKey, T)> = Vec::new();
-        let (mut total, mut current) = (0, None);
-        for (second, slots) in seconds {
-            if current != Some(second) {
-                if total >= limit {
-                    break;
-                }
-                current = Some(second);
-                taken.push(std::mem::take(&mut second_slots));
-            }
-            let before = second_slots.len();
-            second_slots.extend(
-                slots
-                    .iter()
-                    .map(|&at| &self.slots[at as usize])
-                    .filter(|slot| (from..=to).contains(&slot.start))
-                    .map(&pick),
-            );
-            total += second_slots.len() - before;
-        }
-        taken.push(second_slots);
-        // Every second but the oldest taken holds fewer than `limit`
-        // together: only the oldest is cut.
-        let mut skip = total.saturating_sub(limit);
-        let mut out = Vec::with_capacity(total - skip);
-        for mut slots in taken.into_iter().rev() {
-            slots.sort_unstable_by_key(|(key, _)| *key);
-            let cut = skip.min(slots.len());
-            skip -= cut;
-            out.extend(slots.into_iter().skip(cut));
-        }
-        out
-    }
-
-    /// The `limit` outbound steps naming `peer` that started in `[from,
-    /// to]` latest, ordered by (start, trace, ce), from the slots alone.
-    pub fn peer_calls(&self, peer: &str, from: u64, to: u64, limit: usize) -> Vec<PeerCall> {
-        let Some(&peer) = self.service_ids.get(peer) else {
-            return Vec::new();
-        };
-        let seconds = self
-            .calls
-            .range((peer, from / SECOND_NS)..=(peer, to / SECOND_NS))
-            .rev()
-            .map(|(&(_, second), slots)| (second, slots.as_slice()));
-        let call = |slot: &Slot| {
-            let call = PeerCall {
-                trace_id: slot.trace,
-                ce_id: slot.ce,
-                start_unix_ns: slot.start,
-                duration_ns: slot.end.saturating_sub(slot.start),
-                non_success: slot.failed,
-            };
-            ((slot.start, slot.trace, slot.ce), call)
-        };
-        self.latest_slots(seconds, from, to, limit, call)
-            .into_iter()
-            .map(|(_, call)| call)
-            .collect()
     }
 }
 

@@ -21,7 +21,7 @@ use foldhash::fast::RandomState;
 use self::index::{Plan, TenantIndex};
 pub use self::progress::Offsets;
 use self::progress::ProgressLog;
-use self::segments::{FRAME_HEADER, Loc, Segments, bucket_of, push_frame};
+use self::segments::{FRAME_HEADER, Loc, MAX_PAYLOAD, Segments, bucket_of, push_frame};
 use super::codec;
 use crate::api::{FailureRef, PartitionProgress, PeerCall, ServiceActivity, StoreError};
 
@@ -46,15 +46,18 @@ impl std::fmt::Debug for SegmentWindow {
 
 /// Indexes a stored event under its tenant, creating the tenant's index on
 /// its first event (the id is copied only then).
-fn index_event(tenants: &mut Tenants, event: &EventRef<'_>, loc: Loc, expires_at: u64) {
+fn index_event(tenants: &mut Tenants, plan: Plan, event: &EventRef<'_>, loc: Loc, expires_at: u64) {
     match tenants.get_mut(event.tenant_id) {
-        Some(index) => index.insert(event, loc, expires_at),
+        Some(index) => index.apply(plan, event, loc, expires_at),
         None => tenants
             .entry(event.tenant_id.to_owned())
             .or_default()
             .insert(event, loc, expires_at),
     }
 }
+
+// The index locates every payload a segment can hold.
+const _: () = assert!(MAX_PAYLOAD <= index::MAX_LEN as usize);
 
 fn lock_error() -> StoreError {
     StoreError::Fatal("window index lock poisoned".to_owned())
@@ -70,8 +73,13 @@ impl SegmentWindow {
         let segments = Segments::open(dir, |loc, payload| {
             let read = codec::event_expiry(payload).and_then(|expiry| Ok((expiry, codec::read_event(payload)?)));
             match read {
-                Ok((expires_at, event)) => index_event(&mut tenants, event.event(), loc, expires_at),
-                Err(_) => corrupt += 1,
+                // Events are written to their expiry's segment, and the
+                // index finds them there: one found elsewhere was not
+                // written by this store.
+                Ok((expires_at, event)) if bucket_of(expires_at) == loc.bucket => {
+                    index_event(&mut tenants, Plan::New(None), event.event(), loc, expires_at)
+                }
+                _ => corrupt += 1,
             }
         })?;
         if corrupt > 0 {
@@ -114,12 +122,18 @@ impl SegmentWindow {
                     if !seen.insert((event.tenant_id, event.trace_id, event.ce_id)) {
                         return Plan::Skip;
                     }
-                    tenants
-                        .get(event.tenant_id)
-                        .map_or(Plan::New, |index| index.plan(event.trace_id, event.ce_id, expires_at))
+                    tenants.get(event.tenant_id).map_or(Plan::New(None), |index| {
+                        index.plan(event.trace_id, event.ce_id, expires_at)
+                    })
                 })
                 .collect()
         };
+        if let Some(long) = events.iter().find(|encoded| 8 + encoded.message().len() > MAX_PAYLOAD) {
+            return Err(StoreError::Fatal(format!(
+                "an event of {} bytes is over the window's limit of {MAX_PAYLOAD} bytes a record",
+                long.message().len()
+            )));
+        }
         let size: usize = events
             .iter()
             .map(|encoded| FRAME_HEADER + 8 + encoded.message().len())
@@ -131,8 +145,8 @@ impl SegmentWindow {
             let offset = (framed.len() + FRAME_HEADER) as u64;
             match plan {
                 Plan::Skip => continue,
-                Plan::New => push_frame(&mut framed, &[&expires_at.to_be_bytes(), encoded.message()]),
-                Plan::Extend(loc) => match self.segments.read(*loc)? {
+                Plan::New(_) => push_frame(&mut framed, &[&expires_at.to_be_bytes(), encoded.message()]),
+                Plan::Extend(loc, _) => match self.segments.read(*loc)? {
                     Some(mut stored) if stored.len() >= 8 => {
                         stored[..8].copy_from_slice(&expires_at.to_be_bytes());
                         push_frame(&mut framed, &[&stored]);
@@ -156,7 +170,7 @@ impl SegmentWindow {
                 offset: base + offset,
                 len,
             };
-            index_event(&mut tenants, events[at].event(), loc, expires_at);
+            index_event(&mut tenants, plans[at], events[at].event(), loc, expires_at);
         }
         Ok(())
     }

@@ -23,7 +23,7 @@ pub const FRAME_HEADER: usize = 8;
 /// The largest payload a frame may announce: far above any event (the
 /// model's limits keep them to kilobytes), low enough that a corrupt length
 /// is not taken for a record.
-const MAX_PAYLOAD: usize = 16 << 20;
+pub const MAX_PAYLOAD: usize = 16 << 20;
 const SUFFIX: &str = ".seg";
 /// Reads of events close together in a segment are joined when the bytes
 /// between them are at most this (reading past a few frames is cheaper
