@@ -1,5 +1,7 @@
 //! The store traits and their data types.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use causeway_model::{CausalEvent, CeId, EncodedEvents, TraceId};
 use serde::{Deserialize, Serialize};
@@ -86,7 +88,7 @@ pub trait WindowStore: Send + Sync + 'static {
     /// [`WindowStore::put_events`] for events as the bus records hold them
     /// (the windower's path). A store that keeps events encoded stores
     /// each message as it is; the others decode them and put those.
-    async fn put_encoded_events(&self, events: &EncodedEvents, expires_at_unix_ns: u64) -> Result<(), StoreError> {
+    async fn put_encoded_events(&self, events: Arc<EncodedEvents>, expires_at_unix_ns: u64) -> Result<(), StoreError> {
         self.put_events(&events.to_events(), expires_at_unix_ns).await
     }
 

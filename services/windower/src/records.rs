@@ -2,6 +2,7 @@
 //! grouped by tenant; undecodable records become dead letters.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use causeway_bus::{Delivery, headers};
 use causeway_model::EncodedEvents;
@@ -11,7 +12,9 @@ use causeway_store::ServiceNotice;
 /// What one poll's records hold, ready to write.
 #[derive(Debug, Default)]
 pub struct Decoded {
-    pub events_by_tenant: BTreeMap<String, EncodedEvents>,
+    /// Shared, so a retried write hands the store the same events again
+    /// and a store that writes on another thread needs no copy of them.
+    pub events_by_tenant: BTreeMap<String, Arc<EncodedEvents>>,
     pub notices: Vec<ServiceNotice>,
     /// Records that cannot be decoded, with the reason.
     pub poison: Vec<(Delivery, String)>,
@@ -34,11 +37,12 @@ pub fn decode_deliveries(deliveries: &[Delivery]) -> Decoded {
                     for encoded in &events {
                         let tenant = encoded.event().tenant_id;
                         match decoded.events_by_tenant.get_mut(tenant) {
-                            Some(held) => held.push(encoded),
+                            // Not shared yet while decoding: no copy is made.
+                            Some(held) => Arc::make_mut(held).push(encoded),
                             None => {
                                 let mut held = EncodedEvents::new();
                                 held.push(encoded);
-                                decoded.events_by_tenant.insert(tenant.to_owned(), held);
+                                decoded.events_by_tenant.insert(tenant.to_owned(), Arc::new(held));
                             }
                         }
                     }

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use causeway_bus::{Backoff, Bus, Consumer, Delivery, Record, Topics, publish_with_retry};
-use causeway_model::EncodedEvents;
 use causeway_runtime::backlog::Backlog;
 use causeway_runtime::clock::now_unix_ns;
 use causeway_runtime::supervise::Tasks;
@@ -123,7 +122,7 @@ async fn process(
         }
     }
     metrics::histogram!(WRITE_DURATION).record(started.elapsed().as_secs_f64());
-    let written: usize = decoded.events_by_tenant.values().map(EncodedEvents::len).sum();
+    let written: usize = decoded.events_by_tenant.values().map(|events| events.len()).sum();
     metrics::counter!(EVENTS_WRITTEN).increment(written as u64);
     metrics::counter!(RECORDS_CONSUMED).increment(deliveries.len() as u64);
     dead_letter(deps, &decoded.poison).await?;
@@ -200,7 +199,7 @@ async fn write(config: &WindowerConfig, deps: &WindowerDeps, decoded: &Decoded) 
     let now = now_unix_ns();
     for (tenant, events) in &decoded.events_by_tenant {
         let expires_at = now.saturating_add(keep_ns(config, deps, tenant));
-        deps.window.put_encoded_events(events, expires_at).await?;
+        deps.window.put_encoded_events(Arc::clone(events), expires_at).await?;
     }
     for notice in &decoded.notices {
         let expires_at = now.saturating_add(keep_ns(config, deps, &notice.tenant_id));

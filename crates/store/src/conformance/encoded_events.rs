@@ -2,6 +2,8 @@
 //! windower's path) are stored, indexed and expired as `put_events` stores
 //! them, and the two paths share one copy of each event.
 
+use std::sync::Arc;
+
 use causeway_model::{EncodedEvents, Kind};
 
 use super::{StoreHarness, event, trace};
@@ -17,24 +19,24 @@ pub async fn encoded_events_store_as_put_events_do(harness: &dyn StoreHarness) {
     call.parent_ce_id = Some(event("a", 1, 1, "api", 100).ce_id);
     call.operation = None;
     let events = vec![event("a", 1, 1, "api", 100), call.clone(), event("b", 1, 3, "db", 130)];
-    let encoded = EncodedEvents::from_events(&events).expect("readable events");
+    let encoded = Arc::new(EncodedEvents::from_events(&events).expect("readable events"));
     {
         let stores = harness.open().await;
         stores
             .window
-            .put_encoded_events(&encoded, 1_000)
+            .put_encoded_events(encoded, 1_000)
             .await
             .expect("put encoded");
         stores.window.put_events(&events, 1_000).await.expect("put owned");
-        let first = EncodedEvents::from_events(&events[..1]).expect("readable events");
+        let first = Arc::new(EncodedEvents::from_events(&events[..1]).expect("readable events"));
         stores
             .window
-            .put_encoded_events(&first, 2_000)
+            .put_encoded_events(first, 2_000)
             .await
             .expect("put encoded with a later expiry");
         stores
             .window
-            .put_encoded_events(&EncodedEvents::new(), 2_000)
+            .put_encoded_events(Arc::new(EncodedEvents::new()), 2_000)
             .await
             .expect("put nothing");
     }

@@ -2,6 +2,8 @@
 //! per-second activity and the windower's progress in `segment_window`;
 //! notices in the database.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use causeway_model::{CausalEvent, EncodedEvents, TraceId};
 use redb::{ReadableDatabase, ReadableTable};
@@ -22,13 +24,12 @@ impl WindowStore for EmbeddedStore {
             .await
     }
 
-    async fn put_encoded_events(&self, events: &EncodedEvents, expires_at_unix_ns: u64) -> Result<(), StoreError> {
+    async fn put_encoded_events(&self, events: Arc<EncodedEvents>, expires_at_unix_ns: u64) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        // One copy of the messages and fields, for the blocking pool; no
-        // event is decoded or encoded on the way to its segment.
-        let events = events.clone();
+        // The events go to the blocking pool shared, not copied; no event
+        // is decoded or encoded on the way to its segment.
         self.on_window(move |window| window.put_events(&events, expires_at_unix_ns))
             .await
     }
