@@ -141,8 +141,17 @@ start() {
   while [[ "$controller_port" == "$port" ]]; do controller_port="$(free_port)"; done
   write_config "$dir" "$port" "$controller_port"
   # A fresh cluster id per broker; 22 characters of url-safe base64 as Kafka
-  # expects (its own `random-uuid` command needs another JVM start).
-  cluster_id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22])')"
+  # expects (its own `random-uuid` command needs another JVM start). Never
+  # one starting with "-": the tool would take it for an option (1 in 64
+  # ids did; Kafka's own generator skips them the same way).
+  cluster_id="$(python3 -c '
+import base64, uuid
+while True:
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
+    if not cluster_id.startswith("-"):
+        print(cluster_id)
+        break
+')"
   local jvm
   java_cmd "$dir"
   if ! "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" \

@@ -2,8 +2,9 @@
 //! window holds millions of events: each stored event is one slot of a slab
 //! (its ids, where it is stored, its times), and every index holds 4-byte
 //! slot numbers: a hash table by `(trace, ce)`, each trace's newest slot
-//! (chained to its earlier ones), the slots and counters of each (start second, service), the outbound
-//! slots of each (peer, start second), and the slots due at each expiry.
+//! (chained to its earlier ones), the slots and counters of each (start
+//! second, service), the outbound slots of each (peer, start second), and
+//! the slots due at each expiry.
 //! Failures (a small share) keep their ids, ordered by
 //! completion. Rebuilt from the segments at open; nothing here is durable.
 //! docs/embedded-storage.md has the bytes per event.
