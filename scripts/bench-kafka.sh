@@ -22,7 +22,9 @@ cargo build --release -p causeway-bus --example kafka_throughput >&2
 BIN=${CARGO_TARGET_DIR:-target}/release/causeway
 broker=$(scripts/kafka-broker.sh start)
 dir=$(mktemp -d)
-trap 'kill "${gateway:-}" "${windower:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+# The broker this run started goes too: runs one after another must not
+# leave brokers behind sharing the cores with the next.
+trap 'kill "${gateway:-}" "${windower:-}" 2>/dev/null || true; rm -rf "$dir"; scripts/kafka-broker.sh stop >/dev/null 2>&1 || true' EXIT
 prefix=bench$(date +%s)
 export CAUSEWAY_DEV_API_KEY=$KEY CAUSEWAY_TOPICS__PREFIX=$prefix CAUSEWAY_TOPICS__CE_PARTITIONS=8 \
   CAUSEWAY_WINDOWER__GROUP=$prefix-windower
