@@ -98,7 +98,7 @@ async fn raw_publish(bootstrap: &str, extra: &str, topic: &str, total: usize) ->
         for (name, value) in &record.headers {
             headers = headers.insert(Header {
                 key: name,
-                value: Some(value.as_slice()),
+                value: Some(value.as_ref()),
             });
         }
         let mut message = FutureRecord::to(topic)

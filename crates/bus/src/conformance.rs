@@ -61,7 +61,7 @@ pub async fn poll_until(consumer: &mut dyn Consumer, count: usize) -> Vec<Delive
 }
 
 fn keyed(key: &str, number: u64) -> Record {
-    Record::new(key, number.to_string()).with_header("seq", number.to_string())
+    Record::new(key, number.to_string()).with_header("seq", number.to_string().into_bytes())
 }
 
 pub async fn publish_poll_order_per_key(harness: &dyn BusHarness) {

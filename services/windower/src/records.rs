@@ -108,7 +108,7 @@ mod tests {
         }
     }
 
-    fn typed(record_type: &[u8], value: Vec<u8>) -> Record {
+    fn typed(record_type: &'static [u8], value: Vec<u8>) -> Record {
         Record::new(b"k".to_vec(), value).with_header(headers::RECORD_TYPE, record_type)
     }
 

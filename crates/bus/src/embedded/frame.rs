@@ -53,13 +53,17 @@ pub fn decode(bytes: &[u8]) -> Option<Record> {
     let key = cursor.bytes32()?.to_vec();
     let value = cursor.bytes32()?.to_vec();
     let count = cursor.u16()?;
-    let mut headers = Vec::with_capacity(usize::from(count));
+    let mut record = Record {
+        key,
+        value,
+        headers: Vec::with_capacity(usize::from(count)),
+    };
     for _ in 0..count {
         let name_len = usize::from(cursor.u16()?);
-        let name = String::from_utf8_lossy(cursor.take(name_len)?).into_owned();
-        headers.push((name, cursor.bytes32()?.to_vec()));
+        let name = cursor.take(name_len)?;
+        record.push_read_header(name, cursor.bytes32()?);
     }
-    Some(Record { key, value, headers })
+    Some(record)
 }
 
 struct Cursor<'a> {
@@ -100,7 +104,9 @@ mod tests {
 
     #[test]
     fn round_trips_a_record_with_headers() {
-        let record = Record::new("k", "value").with_header("h1", "x").with_header("h2", "");
+        let record = Record::new("k", "value")
+            .with_header("h1", b"x".as_slice())
+            .with_header("h2", b"".as_slice());
         let mut buf = Vec::new();
         encode(&record, &mut buf);
         assert_eq!(frame_len(&buf), Some(buf.len()));

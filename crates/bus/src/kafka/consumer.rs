@@ -70,24 +70,17 @@ impl KafkaConsumer {
 }
 
 fn to_delivery(message: &BorrowedMessage<'_>) -> Delivery {
-    let headers = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|header| (header.key.to_owned(), header.value.unwrap_or_default().to_vec()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut record = Record::new(message.key().unwrap_or_default(), message.payload().unwrap_or_default());
+    if let Some(headers) = message.headers() {
+        for header in headers.iter() {
+            record.push_read_header(header.key.as_bytes(), header.value.unwrap_or_default());
+        }
+    }
     Delivery {
         topic: message.topic().to_owned(),
         partition: u32::try_from(message.partition()).unwrap_or_default(),
         offset: u64::try_from(message.offset()).unwrap_or_default(),
-        record: Record {
-            key: message.key().unwrap_or_default().to_vec(),
-            value: message.payload().unwrap_or_default().to_vec(),
-            headers,
-        },
+        record,
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) async fn publish(
         for (name, value) in &record.headers {
             headers = headers.insert(Header {
                 key: name,
-                value: Some(value.as_slice()),
+                value: Some(value.as_ref()),
             });
         }
         let message = FutureRecord::to(topic)
