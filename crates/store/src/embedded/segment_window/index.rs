@@ -47,7 +47,8 @@ pub struct TenantIndex {
     /// Beside each slot, the slot its trace held before it ([`END`] for
     /// the first): a trace's events are a chain from its newest slot, so a
     /// trace costs one map entry and four bytes an event, not a list of
-    /// its own (its allocation and growth were ~7 bytes an event more).
+    /// its own (with its allocation and growth, ~3–4 bytes an event more
+    /// at 1M events, BENCHMARKS.md "Smaller slots").
     earlier_in_trace: Vec<u32>,
     free: Vec<u32>,
     live: usize,
@@ -301,16 +302,14 @@ impl TenantIndex {
             return;
         };
         let kept: Vec<u32> = self.chain(head).filter(|&at| self.slots[at as usize].live()).collect();
-        let Some(&newest) = kept.first() else {
+        let (Some(&newest), Some(&oldest)) = (kept.first(), kept.last()) else {
             self.traces.remove(&trace);
             return;
         };
         for pair in kept.windows(2) {
             self.earlier_in_trace[pair[0] as usize] = pair[1];
         }
-        if let Some(&oldest) = kept.last() {
-            self.earlier_in_trace[oldest as usize] = END;
-        }
+        self.earlier_in_trace[oldest as usize] = END;
         self.traces.insert(trace, newest);
     }
 
