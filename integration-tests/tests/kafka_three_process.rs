@@ -209,7 +209,7 @@ async fn split_deployment_loses_and_duplicates_nothing_across_a_sigkill() {
             .await
             .expect("poll artifacts");
         let found = batch.iter().find_map(|delivery| {
-            let artifact = v1::Artifact::decode(delivery.record.value.as_slice()).expect("artifact protobuf");
+            let artifact = v1::Artifact::decode(delivery.record.value.as_ref()).expect("artifact protobuf");
             let json: serde_json::Value = serde_json::from_slice(&artifact.canonical_json).expect("artifact json");
             (json["alert"]["title"] == title).then_some((artifact, json))
         });

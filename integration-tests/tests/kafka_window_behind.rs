@@ -58,7 +58,7 @@ async fn next_artifact(artifacts: &mut dyn Consumer) -> serde_json::Value {
         let batch = artifacts.poll(1, Duration::from_millis(250)).await.expect("poll");
         if let Some(delivery) = batch.into_iter().next() {
             artifacts.ack(&delivery).await.expect("ack");
-            let message = v1::Artifact::decode(delivery.record.value.as_slice()).expect("artifact protobuf");
+            let message = v1::Artifact::decode(delivery.record.value.as_ref()).expect("artifact protobuf");
             return serde_json::from_slice(&message.canonical_json).expect("artifact json");
         }
     }

@@ -259,7 +259,7 @@ async fn two_gateways_two_windowers_one_assembler_on_a_shared_store() {
             .await
             .expect("poll artifacts");
         let found = batch.iter().any(|delivery| {
-            v1::Artifact::decode(delivery.record.value.as_slice())
+            v1::Artifact::decode(delivery.record.value.as_ref())
                 .is_ok_and(|message| message.artifact_id == assembled.artifact_id)
         });
         if found {

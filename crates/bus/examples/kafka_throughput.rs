@@ -85,7 +85,9 @@ async fn raw_publish(bootstrap: &str, extra: &str, topic: &str, total: usize) ->
     let warm = record(0);
     producer
         .send(
-            FutureRecord::to(topic).key(&warm.key).payload(&warm.value),
+            FutureRecord::to(topic)
+                .key(warm.key.as_ref())
+                .payload(warm.value.as_ref()),
             Duration::from_secs(10),
         )
         .await
@@ -102,8 +104,8 @@ async fn raw_publish(bootstrap: &str, extra: &str, topic: &str, total: usize) ->
             });
         }
         let mut message = FutureRecord::to(topic)
-            .key(&record.key)
-            .payload(&record.value)
+            .key(record.key.as_ref())
+            .payload(record.value.as_ref())
             .headers(headers);
         // A full local queue is waited out, as a client would after 503.
         loop {

@@ -2,9 +2,12 @@
 //! (embedded, Kafka) keeps.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use smallvec::SmallVec;
 
 /// Topic names, built from a configurable prefix (default `causeway`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,24 +33,37 @@ impl Topics {
     }
 }
 
+/// A record's headers, names and values (see [`Record::headers`]).
+pub type Headers = SmallVec<[(Cow<'static, str>, Cow<'static, [u8]>); 2]>;
+
 /// A record to publish. Records with the same key land in the same
 /// partition, in publish order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub key: Vec<u8>,
-    pub value: Vec<u8>,
+    /// Key and value are shared bytes: a reader slices them out of the
+    /// block it read, and a writer out of one buffer per request, rather
+    /// than each record owning two allocations of its own.
+    pub key: Bytes,
+    pub value: Bytes,
     /// Names and values; the usual ones (the `headers` constants) are
-    /// borrowed, so setting or reading them allocates nothing: a request's
-    /// records each carry two, and millions of records pass a second.
-    pub headers: Vec<(Cow<'static, str>, Cow<'static, [u8]>)>,
+    /// borrowed, and the two every event record carries are held inline,
+    /// so setting or reading them allocates nothing: millions of records
+    /// pass a second.
+    pub headers: Headers,
 }
 
 impl Record {
+    /// A record of owned bytes (moved, not copied, when they are a `Vec`).
     pub fn new(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+        Self::from_bytes(Bytes::from(key.into()), Bytes::from(value.into()))
+    }
+
+    /// A record of shared bytes, typically slices of one larger buffer.
+    pub fn from_bytes(key: Bytes, value: Bytes) -> Self {
         Self {
-            key: key.into(),
-            value: value.into(),
-            headers: Vec::new(),
+            key,
+            value,
+            headers: Headers::new(),
         }
     }
 
@@ -73,7 +89,8 @@ impl Record {
 /// A consumed record and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub topic: String,
+    /// Shared by every delivery of a poll: a clone is a count, not a copy.
+    pub topic: Arc<str>,
     pub partition: u32,
     pub offset: u64,
     pub record: Record,
@@ -246,13 +263,13 @@ mod tests {
         let record =
             Record::new(b"k".to_vec(), b"v".to_vec()).with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH);
         let delivery = Delivery {
-            topic: "causeway.ce".to_owned(),
+            topic: "causeway.ce".into(),
             partition: 3,
             offset: 42,
             record: record.clone(),
         };
         let letter = delivery.to_dead_letter("undecodable");
-        assert_eq!((letter.key.as_slice(), letter.value.as_slice()), (&b"k"[..], &b"v"[..]));
+        assert_eq!((letter.key.as_ref(), letter.value.as_ref()), (&b"k"[..], &b"v"[..]));
         assert_eq!(letter.header(headers::RECORD_TYPE), Some(headers::TYPE_CE_BATCH));
         assert_eq!(letter.header(headers::DEAD_LETTER_REASON), Some(&b"undecodable"[..]));
         assert_eq!(

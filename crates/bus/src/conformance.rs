@@ -76,14 +76,14 @@ pub async fn publish_poll_order_per_key(harness: &dyn BusHarness) {
     assert_eq!(got.len(), 100, "every record delivered once");
     let mut per_key: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
     for delivery in &got {
-        assert_eq!(delivery.topic, topic);
+        assert_eq!(*delivery.topic, *topic);
         assert_eq!(
             delivery.record.header("seq"),
-            Some(delivery.record.value.as_slice()),
+            Some(delivery.record.value.as_ref()),
             "headers kept"
         );
         per_key
-            .entry(delivery.record.key.clone())
+            .entry(delivery.record.key.to_vec())
             .or_default()
             .push(value_number(delivery));
     }
@@ -120,7 +120,7 @@ pub async fn same_key_same_partition(harness: &dyn BusHarness) {
     let mut offsets: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
     for delivery in &got {
         partitions
-            .entry(delivery.record.key.clone())
+            .entry(delivery.record.key.to_vec())
             .or_default()
             .insert(delivery.partition);
         offsets.entry(delivery.partition).or_default().push(delivery.offset);

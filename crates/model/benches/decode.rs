@@ -1,13 +1,14 @@
 //! The gateway's decode hot path on 500-event requests built from the real
 //! SDK and OpenTelemetry recordings (`fixtures/`), each event with fresh
-//! ids: the Incidentary SDK batch (JSON), OTLP/HTTP JSON and protobuf, and
+//! ids: the Incidentary SDK batch (JSON; owned events, and packed as the
+//! gateway decodes it), OTLP/HTTP JSON and protobuf, and
 //! the `CeBatch` the windower decodes from every bus record.
 
 use std::hint::black_box;
 
 use causeway_model::ce_batch::{decode_ce_batch, encode_ce_batch};
 use causeway_model::ce_batch_view::read_ce_batch;
-use causeway_model::{decode_otlp_json, decode_otlp_protobuf, decode_sdk_batch};
+use causeway_model::{decode_otlp_json, decode_otlp_protobuf, decode_sdk_batch, decode_sdk_events};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -105,6 +106,10 @@ fn decode(c: &mut Criterion) {
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("sdk_json", |b| {
         b.iter(|| decode_sdk_batch(black_box(&sdk), "acme", u64::MAX))
+    });
+    // The gateway's path: the same decode, events packed rather than owned.
+    group.bench_function("sdk_json_packed", |b| {
+        b.iter(|| decode_sdk_events(black_box(&sdk), "acme", u64::MAX))
     });
     group.bench_function("otlp_json", |b| {
         b.iter(|| decode_otlp_json(black_box(&otlp_json), "acme", u64::MAX))

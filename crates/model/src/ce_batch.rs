@@ -6,6 +6,7 @@ use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, k
 
 use crate::error::DecodeError;
 use crate::event::CausalEvent;
+use crate::event_ref::EventRef;
 use crate::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
 use crate::proto::v1;
 use crate::validate::validate_batch;
@@ -15,23 +16,24 @@ use crate::validate::validate_batch;
 /// the `v1::CeBatch` of them (tested below), without first copying every
 /// string and id into generated messages: the gateway encodes every event.
 pub fn encode_ce_batch(events: &[CausalEvent]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(events.iter().map(ce_batch_event_len).sum());
+    let events = events.iter().map(CausalEvent::as_event_ref);
+    let mut buf = Vec::with_capacity(events.clone().map(|event| ce_batch_event_len(&event)).sum());
     for event in events {
-        append_ce_batch_event(event, &mut buf);
+        append_ce_batch_event(&event, &mut buf);
     }
     buf
 }
 
 /// Bytes one event adds to an encoded `CeBatch` (its field tag, length and
 /// message): what a caller splitting events across batches by size counts.
-pub fn ce_batch_event_len(event: &CausalEvent) -> usize {
+pub fn ce_batch_event_len(event: &EventRef<'_>) -> usize {
     delimited_len(EVENTS, event_len(event))
 }
 
 /// Appends one event to an encoded `CeBatch` (its field tag, length and
 /// message): batches are built event by event this way, and
 /// [`ce_batch_event_len`] bytes are added.
-pub fn append_ce_batch_event(event: &CausalEvent, buf: &mut Vec<u8>) {
+pub fn append_ce_batch_event(event: &EventRef<'_>, buf: &mut Vec<u8>) {
     let len = event_len(event);
     encode_key(EVENTS, WireType::LengthDelimited, buf);
     encode_varint(len as u64, buf);
@@ -41,8 +43,9 @@ pub fn append_ce_batch_event(event: &CausalEvent, buf: &mut Vec<u8>) {
 /// Appends one event as a `causeway.v1.CausalEvent` message (not length
 /// delimited), byte for byte what prost writes for it.
 pub fn encode_causal_event(event: &CausalEvent, buf: &mut Vec<u8>) {
-    buf.reserve(event_len(event));
-    encode_event(event, buf);
+    let event = event.as_event_ref();
+    buf.reserve(event_len(&event));
+    encode_event(&event, buf);
 }
 
 // Field numbers of `causeway.v1.CeBatch` and `causeway.v1.CausalEvent`.
@@ -81,12 +84,12 @@ fn varint_len(tag: u32, value: u64) -> usize {
     }
 }
 
-fn event_len(event: &CausalEvent) -> usize {
-    text_len(TENANT_ID, &event.tenant_id)
+fn event_len(event: &EventRef<'_>) -> usize {
+    text_len(TENANT_ID, event.tenant_id)
         + delimited_len(TRACE_ID, 16)
         + delimited_len(CE_ID, 16)
         + event.parent_ce_id.map_or(0, |_| delimited_len(PARENT_CE_ID, 16))
-        + text_len(SERVICE, &event.service)
+        + text_len(SERVICE, event.service)
         + varint_len(KIND, kind_varint(event))
         + varint_len(STATUS, event.status.into())
         + if event.start_unix_ns == 0 {
@@ -95,13 +98,13 @@ fn event_len(event: &CausalEvent) -> usize {
             key_len(START_UNIX_NS) + 8
         }
         + varint_len(DURATION_NS, event.duration_ns)
-        + text_len(OPERATION, event.operation.as_deref().unwrap_or_default())
-        + text_len(PEER, event.peer.as_deref().unwrap_or_default())
-        + text_len(ENVIRONMENT, event.environment.as_deref().unwrap_or_default())
+        + text_len(OPERATION, event.operation.unwrap_or_default())
+        + text_len(PEER, event.peer.unwrap_or_default())
+        + text_len(ENVIRONMENT, event.environment.unwrap_or_default())
 }
 
 /// An enum is an int32: sign-extended to 64 bits on the wire.
-fn kind_varint(event: &CausalEvent) -> u64 {
+fn kind_varint(event: &EventRef<'_>) -> u64 {
     i64::from(event.kind.to_proto()) as u64
 }
 
@@ -124,14 +127,14 @@ fn put_varint(tag: u32, value: u64, buf: &mut Vec<u8>) {
     }
 }
 
-fn encode_event(event: &CausalEvent, buf: &mut Vec<u8>) {
-    put_text(TENANT_ID, &event.tenant_id, buf);
+fn encode_event(event: &EventRef<'_>, buf: &mut Vec<u8>) {
+    put_text(TENANT_ID, event.tenant_id, buf);
     put_bytes(TRACE_ID, &event.trace_id.0, buf);
     put_bytes(CE_ID, &event.ce_id.0, buf);
     if let Some(parent) = &event.parent_ce_id {
         put_bytes(PARENT_CE_ID, &parent.0, buf);
     }
-    put_text(SERVICE, &event.service, buf);
+    put_text(SERVICE, event.service, buf);
     put_varint(KIND, kind_varint(event), buf);
     put_varint(STATUS, event.status.into(), buf);
     if event.start_unix_ns != 0 {
@@ -139,9 +142,9 @@ fn encode_event(event: &CausalEvent, buf: &mut Vec<u8>) {
         buf.extend_from_slice(&event.start_unix_ns.to_le_bytes());
     }
     put_varint(DURATION_NS, event.duration_ns, buf);
-    put_text(OPERATION, event.operation.as_deref().unwrap_or_default(), buf);
-    put_text(PEER, event.peer.as_deref().unwrap_or_default(), buf);
-    put_text(ENVIRONMENT, event.environment.as_deref().unwrap_or_default(), buf);
+    put_text(OPERATION, event.operation.unwrap_or_default(), buf);
+    put_text(PEER, event.peer.unwrap_or_default(), buf);
+    put_text(ENVIRONMENT, event.environment.unwrap_or_default(), buf);
 }
 
 /// Decodes and validates a `CeBatch`. `tenant_id: Some(t)` overrides every

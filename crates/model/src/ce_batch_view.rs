@@ -45,44 +45,63 @@ impl<'a> EncodedEvent<'a> {
 /// now_unix_ns)` does, keeping each event's tenant. All or nothing; errors
 /// are named `events[i].field` as there.
 pub fn read_ce_batch(bytes: &[u8], now_unix_ns: u64) -> Result<Vec<EncodedEvent<'_>>, DecodeError> {
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(FieldError::over_limit("body", bytes.len() as u64, MAX_BODY_BYTES as u64, "bytes").into());
-    }
-    let mut messages = Vec::new();
-    let mut reader = Reader::new(bytes);
-    while let Some((field, wire)) = reader.next_key().map_err(malformed)? {
-        match (field, wire) {
-            (EVENTS, LEN) => messages.push(reader.delimited().map_err(malformed)?),
-            (EVENTS, _) => return Err(malformed(wrong_wire(field, wire))),
-            _ => reader.skip(field, wire).map_err(malformed)?,
+    let mut reader = CeBatchReader::default();
+    reader.read(bytes, now_unix_ns)?;
+    Ok(reader.events)
+}
+
+/// [`read_ce_batch`] for many batches in a row, its lists kept from one
+/// batch to the next: a consumer reads a batch per record, most of them a
+/// few events, and would otherwise allocate two lists for each.
+#[derive(Debug, Default)]
+pub struct CeBatchReader<'a> {
+    messages: Vec<&'a [u8]>,
+    events: Vec<EncodedEvent<'a>>,
+}
+
+impl<'a> CeBatchReader<'a> {
+    /// Reads one batch (see [`read_ce_batch`]); its events are valid until
+    /// the next read.
+    pub fn read(&mut self, bytes: &'a [u8], now_unix_ns: u64) -> Result<&[EncodedEvent<'a>], DecodeError> {
+        self.messages.clear();
+        self.events.clear();
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(FieldError::over_limit("body", bytes.len() as u64, MAX_BODY_BYTES as u64, "bytes").into());
         }
-    }
-    // In one pass, yet answering as prost does, which decodes the whole
-    // batch before converting any event: a malformed event anywhere wins,
-    // then the count, then the first event that does not convert.
-    let mut events = Vec::with_capacity(messages.len());
-    let mut first_unconvertible = None;
-    for (index, message) in messages.iter().enumerate() {
-        let raw = RawEvent::read(message).map_err(malformed)?;
-        if first_unconvertible.is_some() {
-            continue;
+        let mut reader = Reader::new(bytes);
+        while let Some((field, wire)) = reader.next_key().map_err(malformed)? {
+            match (field, wire) {
+                (EVENTS, LEN) => self.messages.push(reader.delimited().map_err(malformed)?),
+                (EVENTS, _) => return Err(malformed(wrong_wire(field, wire))),
+                _ => reader.skip(field, wire).map_err(malformed)?,
+            }
         }
-        match raw.check() {
-            Ok(event) => events.push(EncodedEvent { event, message }),
-            Err(err) => first_unconvertible = Some(err.within(&format!("events[{index}]"))),
+        // In one pass, yet answering as prost does, which decodes the whole
+        // batch before converting any event: a malformed event anywhere wins,
+        // then the count, then the first event that does not convert.
+        let mut first_unconvertible = None;
+        for (index, &message) in self.messages.iter().enumerate() {
+            let raw = RawEvent::read(message).map_err(malformed)?;
+            if first_unconvertible.is_some() {
+                continue;
+            }
+            match raw.check() {
+                Ok(event) => self.events.push(EncodedEvent { event, message }),
+                Err(err) => first_unconvertible = Some(err.within(&format!("events[{index}]"))),
+            }
         }
+        if self.messages.len() > MAX_EVENTS_PER_BATCH {
+            return Err(DecodeError::TooManyEvents {
+                actual: self.messages.len(),
+                limit: MAX_EVENTS_PER_BATCH,
+            });
+        }
+        if let Some(err) = first_unconvertible {
+            return Err(err.into());
+        }
+        validate_event_refs(self.events.iter().map(|encoded| encoded.event), now_unix_ns)?;
+        Ok(&self.events)
     }
-    if messages.len() > MAX_EVENTS_PER_BATCH {
-        return Err(DecodeError::TooManyEvents {
-            actual: messages.len(),
-            limit: MAX_EVENTS_PER_BATCH,
-        });
-    }
-    if let Some(err) = first_unconvertible {
-        return Err(err.into());
-    }
-    validate_event_refs(events.iter().map(|encoded| encoded.event), now_unix_ns)?;
-    Ok(events)
 }
 
 /// Reads one `causeway.v1.CausalEvent` message: its structure, ids, kind

@@ -10,10 +10,11 @@ use serde_json::Value;
 
 use crate::error::{DecodeError, FieldError};
 use crate::event::CausalEvent;
+use crate::event_batch::EventBatch;
 use crate::limits::{
     MAX_BODY_BYTES, MAX_ENVELOPE_FIELD_LEN, MAX_ENVIRONMENT_LEN, MAX_EVENTS_PER_BATCH, MAX_SERVICE_LEN,
 };
-use crate::validate::{check_text, validate_batch};
+use crate::validate::{check_text, validate_event_refs};
 use event_map::{EnvelopeDefaults, map_event};
 use json_fields::JsonObject;
 
@@ -89,6 +90,20 @@ fn decode_envelope(top: &JsonObject<'_>) -> Result<SdkEnvelope, FieldError> {
 /// timestamps (`u64::MAX` disables that check). All or nothing: the first
 /// invalid field rejects the batch, named like `events[2].status`.
 pub fn decode_sdk_batch(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Result<SdkBatch, DecodeError> {
+    let (envelope, events) = decode_sdk_events(body, tenant_id, now_unix_ns)?;
+    Ok(SdkBatch {
+        envelope,
+        events: events.to_events(),
+    })
+}
+
+/// [`decode_sdk_batch`] with the events packed rather than owned one by
+/// one: the gateway's path, which only reads and encodes them.
+pub fn decode_sdk_events(
+    body: &[u8],
+    tenant_id: &str,
+    now_unix_ns: u64,
+) -> Result<(SdkEnvelope, EventBatch), DecodeError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(FieldError::over_limit("body", body.len() as u64, MAX_BODY_BYTES as u64, "bytes").into());
     }
@@ -98,19 +113,23 @@ pub fn decode_sdk_batch(body: &[u8], tenant_id: &str, now_unix_ns: u64) -> Resul
     // validation sees the same events either way.
     let (envelope, events) = match typed::decode(body, tenant_id) {
         Some(decoded) => decoded,
-        None => decode_precisely(body, tenant_id)?,
+        None => {
+            let (envelope, events) = decode_precisely(body, tenant_id)?;
+            (envelope, EventBatch::from_events(tenant_id, &events))
+        }
     };
-    validate_batch(&events, now_unix_ns)?;
-    Ok(SdkBatch { envelope, events })
+    validate_event_refs(events.iter(), now_unix_ns)?;
+    Ok((envelope, events))
 }
 
 /// Checks that the typed pass, where it reads `body` at all, reads what the
 /// precise pass reads: the same envelope and events. For fuzzing; returns
 /// what differs.
 pub fn fast_pass_agrees(body: &[u8]) -> Result<(), String> {
-    let Some(fast) = typed::decode(body, "tenant") else {
+    let Some((envelope, events)) = typed::decode(body, "tenant") else {
         return Ok(());
     };
+    let fast = (envelope, events.to_events());
     match decode_precisely(body, "tenant") {
         Ok(precise) if precise == fast => Ok(()),
         precise => Err(format!("typed pass {fast:?}, precise pass {precise:?}")),

@@ -18,12 +18,12 @@ pub fn decode_alert(delivery: &Delivery, tenants: &TenantRegistry) -> Result<Ale
         .unwrap_or(headers::TYPE_ALERT_PROTO);
     let alert = if record_type == headers::TYPE_ALERT_JSON {
         let tenant =
-            String::from_utf8(delivery.record.key.clone()).map_err(|_| "record key is not a tenant id".to_owned())?;
+            String::from_utf8(delivery.record.key.to_vec()).map_err(|_| "record key is not a tenant id".to_owned())?;
         Alert::from_generic_json(&delivery.record.value, &tenant, json_alert_id(delivery))
             .map_err(|err| err.to_string())?
     } else if record_type == headers::TYPE_ALERT_PROTO {
         let raw =
-            v1::Alert::decode(delivery.record.value.as_slice()).map_err(|err| format!("undecodable alert: {err}"))?;
+            v1::Alert::decode(delivery.record.value.as_ref()).map_err(|err| format!("undecodable alert: {err}"))?;
         Alert::try_from(raw).map_err(|err| err.to_string())?
     } else {
         return Err(format!(
@@ -57,7 +57,7 @@ mod tests {
 
     fn json_delivery(offset: u64, body: &str) -> Delivery {
         Delivery {
-            topic: "causeway.alerts".to_owned(),
+            topic: "causeway.alerts".into(),
             partition: 0,
             offset,
             record: Record::new(b"dev".to_vec(), body.as_bytes().to_vec())

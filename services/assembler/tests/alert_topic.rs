@@ -102,7 +102,7 @@ async fn topic_alerts_go_pending_then_assembled_and_publish_the_artifact() {
         }
         let batch = artifacts.poll(1, Duration::from_millis(100)).await.expect("poll");
         if let Some(delivery) = batch.into_iter().next() {
-            break v1::Artifact::decode(delivery.record.value.as_slice()).expect("artifact protobuf");
+            break v1::Artifact::decode(delivery.record.value.as_ref()).expect("artifact protobuf");
         }
     };
     assert!(saw_pending, "pending was visible during the settle delay");
@@ -196,7 +196,7 @@ async fn an_alert_from_the_future_is_dead_lettered_and_blocks_nothing() {
             "artifact {published:?}, dead letters {refused:?}"
         );
         if let Some(delivery) = artifacts.poll(1, Duration::from_millis(100)).await.expect("poll").pop() {
-            published = Some(v1::Artifact::decode(delivery.record.value.as_slice()).expect("artifact protobuf"));
+            published = Some(v1::Artifact::decode(delivery.record.value.as_ref()).expect("artifact protobuf"));
         }
         if let Some(delivery) = dead.poll(1, Duration::from_millis(100)).await.expect("poll").pop() {
             refused.push(String::from_utf8_lossy(&delivery.record.value).into_owned());

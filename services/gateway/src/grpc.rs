@@ -23,7 +23,7 @@ use self::guard::{Authenticated, Guarded};
 use crate::admission::Ticket;
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
-use crate::ingest::{Format, accept_events, decode_off_runtime};
+use crate::ingest::{Format, accept_events, decode_off_runtime, event_refs};
 use crate::metrics;
 use crate::state::GatewayState;
 
@@ -92,7 +92,7 @@ impl IngestService for GrpcIngest {
                 causeway_model::events_from_ce_batch(batch, Some(&tenant_id), now_unix_ns())
             })
             .await?;
-            let accepted = accept_events(&self.state, &tenant, events, Format::GrpcIngest).await?;
+            let accepted = accept_events(&self.state, &tenant, event_refs(&events), Format::GrpcIngest).await?;
             Ok(IngestResponse {
                 accepted: u32::try_from(accepted).unwrap_or(u32::MAX),
             })
@@ -116,7 +116,7 @@ impl TraceService for GrpcIngest {
                 causeway_model::events_from_otlp(export, &tenant_id, now_unix_ns())
             })
             .await?;
-            accept_events(&self.state, &tenant, events, Format::OtlpGrpc).await?;
+            accept_events(&self.state, &tenant, event_refs(&events), Format::OtlpGrpc).await?;
             // All or nothing: `partial_success` is never set.
             Ok(ExportTraceServiceResponse::default())
         };

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use causeway_bus::{BusError, Record};
-use causeway_model::{CausalEvent, DecodeError};
+use causeway_model::{CausalEvent, DecodeError, EventRef};
 use causeway_runtime::tenants::Tenant;
 use causeway_store::StoreError;
 
@@ -59,11 +59,17 @@ where
     .map_err(IngestError::from)
 }
 
-/// Publishes decoded, validated events; returns how many were accepted.
+/// Owned events read in place, for [`accept_events`].
+pub(crate) fn event_refs(events: &[CausalEvent]) -> Vec<EventRef<'_>> {
+    events.iter().map(CausalEvent::as_event_ref).collect()
+}
+
+/// Publishes decoded, validated events, read where the decoder left them;
+/// returns how many were accepted.
 pub(crate) async fn accept_events(
     state: &GatewayState,
     tenant: &Tenant,
-    mut events: Vec<CausalEvent>,
+    mut events: Vec<EventRef<'_>>,
     format: Format,
 ) -> Result<usize, IngestError> {
     let count = events.len();
@@ -78,9 +84,7 @@ pub(crate) async fn accept_events(
     // Decoders set the tenant from the credential too; this makes it a
     // property of the gateway rather than of each decoder.
     for event in &mut events {
-        if event.tenant_id != tenant.id {
-            event.tenant_id.clone_from(&tenant.id);
-        }
+        event.tenant_id = &tenant.id;
     }
     let records = trace_records(&tenant.id, &events, state.config().max_record_bytes);
     drop(events);

@@ -5,8 +5,12 @@
 //! `message.max.bytes` (~1 MB by default), and a large trace would
 //! otherwise fail the whole request.
 
+use std::io::Write;
+use std::ops::Range;
+
+use bytes::Bytes;
 use causeway_bus::{Record, headers};
-use causeway_model::CausalEvent;
+use causeway_model::EventRef;
 use causeway_model::ce_batch::{append_ce_batch_event, ce_batch_event_len};
 
 /// Bytes the headers add to every record.
@@ -18,54 +22,68 @@ fn header_bytes() -> usize {
 /// events in arrival order; every record's key, headers and value together
 /// stay within `max_record_bytes` unless a single event alone is larger
 /// (the config's lower bound rules that out). The events are ordered by one
-/// stable sort of their positions and encoded straight into each record's
-/// value: no per-trace lists of moved events, no batch encoded per chunk.
-pub(crate) fn trace_records(tenant_id: &str, events: &[CausalEvent], max_record_bytes: usize) -> Vec<Record> {
+/// stable sort of their positions and encoded straight into one buffer of
+/// values, the keys into another; each record is a slice of both, so a
+/// request of any number of traces allocates a handful of times, not twice
+/// a record.
+pub(crate) fn trace_records(tenant_id: &str, events: &[EventRef<'_>], max_record_bytes: usize) -> Vec<Record> {
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by_key(|&at| events[at].trace_id);
     let sizes: Vec<usize> = events.iter().map(ce_batch_event_len).collect();
-    let mut records = Vec::new();
+    let mut keys = Vec::new();
+    let mut values = Vec::with_capacity(sizes.iter().sum());
+    // Each record's key and value, as ranges of the two buffers.
+    let mut ranges: Vec<(Range<usize>, Range<usize>)> = Vec::new();
     for trace in order.chunk_by(|a, b| events[*a].trace_id == events[*b].trace_id) {
-        let key = format!("{tenant_id}/{}", events[trace[0]].trace_id);
+        let key_start = keys.len();
+        // Writing to a Vec cannot fail.
+        let _ = write!(keys, "{tenant_id}/{}", events[trace[0]].trace_id);
+        let key = key_start..keys.len();
         let budget = max_record_bytes.saturating_sub(key.len() + header_bytes());
         for run in runs_within(trace, &sizes, budget) {
-            let mut value = Vec::with_capacity(run.iter().map(|&at| sizes[at]).sum());
+            let value_start = values.len();
             for &at in run {
-                append_ce_batch_event(&events[at], &mut value);
+                append_ce_batch_event(&events[at], &mut values);
             }
-            records.push(
-                Record::new(key.clone().into_bytes(), value)
-                    .with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH)
-                    .with_header(headers::SCHEMA_VERSION, headers::SCHEMA_V1),
-            );
+            ranges.push((key.clone(), value_start..values.len()));
         }
     }
-    records
+    let (keys, values) = (Bytes::from(keys), Bytes::from(values));
+    ranges
+        .into_iter()
+        .map(|(key, value)| {
+            Record::from_bytes(keys.slice(key), values.slice(value))
+                .with_header(headers::RECORD_TYPE, headers::TYPE_CE_BATCH)
+                .with_header(headers::SCHEMA_VERSION, headers::SCHEMA_V1)
+        })
+        .collect()
 }
 
 /// Cuts one trace's event positions, in order, into runs whose encoded
 /// `CeBatch` (the sum of the events' `sizes`) is at most `budget` bytes; a
 /// run always holds at least one event.
-fn runs_within<'a>(trace: &'a [usize], sizes: &[usize], budget: usize) -> Vec<&'a [usize]> {
-    let mut runs = Vec::new();
-    let (mut start, mut run_bytes) = (0, 0);
-    for (pos, &at) in trace.iter().enumerate() {
-        if pos > start && run_bytes + sizes[at] > budget {
-            runs.push(&trace[start..pos]);
-            (start, run_bytes) = (pos, 0);
-        }
-        run_bytes += sizes[at];
-    }
-    if start < trace.len() {
-        runs.push(&trace[start..]);
-    }
-    runs
+fn runs_within<'a>(trace: &'a [usize], sizes: &'a [usize], budget: usize) -> impl Iterator<Item = &'a [usize]> {
+    let mut rest = trace;
+    std::iter::from_fn(move || {
+        let mut run_bytes = 0;
+        let len = rest
+            .iter()
+            .enumerate()
+            .take_while(|&(pos, &at)| {
+                run_bytes += sizes[at];
+                pos == 0 || run_bytes <= budget
+            })
+            .count();
+        let (run, tail) = rest.split_at(len);
+        rest = tail;
+        (!run.is_empty()).then_some(run)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use causeway_model::ce_batch::encode_ce_batch;
-    use causeway_model::{CeId, Kind, TraceId, decode_ce_batch};
+    use causeway_model::{CausalEvent, CeId, Kind, TraceId, decode_ce_batch};
 
     use super::*;
 
@@ -88,13 +106,18 @@ mod tests {
         }
     }
 
+    fn records_of(tenant_id: &str, events: &[CausalEvent], max_record_bytes: usize) -> Vec<Record> {
+        let events: Vec<EventRef<'_>> = events.iter().map(CausalEvent::as_event_ref).collect();
+        trace_records(tenant_id, &events, max_record_bytes)
+    }
+
     fn record_bytes(record: &Record) -> usize {
         record.key.len() + record.value.len() + header_bytes()
     }
 
     #[test]
     fn groups_one_record_per_trace_in_arrival_order() {
-        let records = trace_records("acme", &[event(2, 1, 0), event(1, 2, 0), event(2, 3, 0)], 1 << 20);
+        let records = records_of("acme", &[event(2, 1, 0), event(1, 2, 0), event(2, 3, 0)], 1 << 20);
         assert_eq!(records.len(), 2);
         let keys: Vec<String> = records
             .iter()
@@ -121,7 +144,10 @@ mod tests {
         use causeway_model::proto::v1;
         use prost::Message;
         let events: Vec<CausalEvent> = (0..300).map(|n| event(1, n, usize::from(n))).collect();
-        let summed: usize = events.iter().map(ce_batch_event_len).sum();
+        let summed: usize = events
+            .iter()
+            .map(|event| ce_batch_event_len(&event.as_event_ref()))
+            .sum();
         let prost_events = events.iter().map(v1::CausalEvent::from).collect();
         assert_eq!(summed, v1::CeBatch { events: prost_events }.encode_to_vec().len());
         assert_eq!(summed, encode_ce_batch(&events).len());
@@ -134,7 +160,7 @@ mod tests {
     fn a_large_trace_splits_under_the_limit_in_order() {
         let limit = 64 * 1024;
         let events: Vec<CausalEvent> = (0..2_000).map(|n| event(3, n, usize::from(n % 200))).collect();
-        let records = trace_records("acme", &events, limit);
+        let records = records_of("acme", &events, limit);
         assert!(records.len() > 3, "{} records", records.len());
         assert!(records.iter().all(|r| record_bytes(r) <= limit));
         assert!(records.iter().all(|r| r.key == records[0].key));
@@ -145,18 +171,18 @@ mod tests {
         assert_eq!(back, events);
 
         let few: Vec<CausalEvent> = (0..3).map(|n| event(4, n, 100)).collect();
-        let whole = trace_records("acme", &few, 1 << 20);
+        let whole = records_of("acme", &few, 1 << 20);
         assert_eq!(whole.len(), 1);
         let exact = record_bytes(&whole[0]);
-        assert_eq!(trace_records("acme", &few, exact).len(), 1);
-        let split = trace_records("acme", &few, exact - 1);
+        assert_eq!(records_of("acme", &few, exact).len(), 1);
+        let split = records_of("acme", &few, exact - 1);
         assert_eq!(split.len(), 2);
         assert!(split.iter().all(|r| record_bytes(r) < exact));
     }
 
     #[test]
     fn an_event_over_the_limit_still_goes_alone() {
-        let records = trace_records("acme", &[event(5, 1, 500), event(5, 2, 500)], 100);
+        let records = records_of("acme", &[event(5, 1, 500), event(5, 2, 500)], 100);
         assert_eq!(records.len(), 2);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use causeway_bus::{Delivery, headers};
 use causeway_model::EncodedEvents;
-use causeway_model::ce_batch_view::read_ce_batch;
+use causeway_model::ce_batch_view::CeBatchReader;
 use causeway_store::ServiceNotice;
 
 /// What one poll's records hold, ready to write.
@@ -22,6 +22,7 @@ pub struct Decoded {
 
 pub fn decode_deliveries(deliveries: &[Delivery]) -> Decoded {
     let mut decoded = Decoded::default();
+    let mut reader = CeBatchReader::default();
     for delivery in deliveries {
         let record_type = delivery
             .record
@@ -32,9 +33,9 @@ pub fn decode_deliveries(deliveries: &[Delivery]) -> Decoded {
             // not repeated here (u64::MAX) because records may be replayed late.
             // Read in place: each event's message goes to the store as it
             // is, and only a tenant's first event copies its id.
-            match read_ce_batch(&delivery.record.value, u64::MAX) {
+            match reader.read(&delivery.record.value, u64::MAX) {
                 Ok(events) if events.iter().all(|encoded| !encoded.event().tenant_id.is_empty()) => {
-                    for encoded in &events {
+                    for encoded in events {
                         let tenant = encoded.event().tenant_id;
                         match decoded.events_by_tenant.get_mut(tenant) {
                             // Not shared yet while decoding: no copy is made.
@@ -101,7 +102,7 @@ mod tests {
 
     fn delivery(offset: u64, record: Record) -> Delivery {
         Delivery {
-            topic: "causeway.ce".to_owned(),
+            topic: "causeway.ce".into(),
             partition: 0,
             offset,
             record,

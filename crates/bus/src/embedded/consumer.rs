@@ -158,7 +158,7 @@ impl Consumer for EmbeddedConsumer {
     }
 
     async fn ack(&mut self, delivery: &Delivery) -> Result<(), BusError> {
-        if delivery.topic != self.topic.name {
+        if *delivery.topic != *self.topic.name {
             return Err(BusError::Fatal(format!(
                 "ack for topic {} on a consumer of {}",
                 delivery.topic, self.topic.name

@@ -2,7 +2,9 @@
 //! covers the payload. A frame whose length runs past the end of the file or
 //! whose CRC does not match is a torn write and ends the readable log.
 
-use crate::api::Record;
+use bytes::Bytes;
+
+use crate::api::{Headers, Record};
 
 /// Bytes before the payload: length and CRC.
 pub const HEADER_LEN: usize = 8;
@@ -43,27 +45,29 @@ pub fn frame_len(bytes: &[u8]) -> Option<usize> {
     (crc32fast::hash(payload) == crc).then_some(HEADER_LEN + len)
 }
 
-/// Decodes the frame at the start of `bytes` (already length- and
-/// CRC-checked by [`frame_len`]).
-pub fn decode(bytes: &[u8]) -> Option<Record> {
+/// Decodes the valid frame at byte `at` of `block` (see [`frame_len`]):
+/// its length and its record, the CRC computed once. The key and value
+/// are slices of `block`, not copies.
+pub fn decode(block: &Bytes, at: usize) -> Option<(usize, Record)> {
+    let bytes = block.get(at..)?;
     let len = frame_len(bytes)?;
     let mut cursor = Cursor {
         bytes: &bytes[HEADER_LEN..len],
     };
-    let key = cursor.bytes32()?.to_vec();
-    let value = cursor.bytes32()?.to_vec();
+    let key = block.slice_ref(cursor.bytes32()?);
+    let value = block.slice_ref(cursor.bytes32()?);
     let count = cursor.u16()?;
     let mut record = Record {
         key,
         value,
-        headers: Vec::with_capacity(usize::from(count)),
+        headers: Headers::with_capacity(usize::from(count)),
     };
     for _ in 0..count {
         let name_len = usize::from(cursor.u16()?);
         let name = cursor.take(name_len)?;
         record.push_read_header(name, cursor.bytes32()?);
     }
-    Some(record)
+    Some((len, record))
 }
 
 struct Cursor<'a> {
@@ -110,7 +114,8 @@ mod tests {
         let mut buf = Vec::new();
         encode(&record, &mut buf);
         assert_eq!(frame_len(&buf), Some(buf.len()));
-        assert_eq!(decode(&buf), Some(record));
+        let len = buf.len();
+        assert_eq!(decode(&Bytes::from(buf), 0), Some((len, record)));
     }
 
     #[test]

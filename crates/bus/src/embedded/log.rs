@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
+
 use crate::embedded::frame;
 
 /// One segment file; its name is the offset of its first record.
@@ -44,10 +46,12 @@ impl ReadPlan {
     pub fn read(&self) -> io::Result<Vec<(u64, crate::api::Record)>> {
         let mut bytes = vec![0u8; (self.byte_end - self.byte_start) as usize];
         self.file.read_exact_at(&mut bytes, self.byte_start)?;
+        // One block shared by the records read from it.
+        let bytes = Bytes::from(bytes);
         let mut out = Vec::with_capacity(self.count);
         let mut at = 0;
         while at < bytes.len() && out.len() < self.count {
-            let (Some(len), Some(record)) = (frame::frame_len(&bytes[at..]), frame::decode(&bytes[at..])) else {
+            let Some((len, record)) = frame::decode(&bytes, at) else {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     "corrupt frame in a durable segment",

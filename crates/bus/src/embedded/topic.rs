@@ -14,7 +14,8 @@ use crate::embedded::log::PartitionLog;
 const PARTITIONS_FILE: &str = "partitions";
 
 pub struct Topic {
-    pub name: String,
+    /// Shared with every delivery read from the topic.
+    pub name: Arc<str>,
     dir: PathBuf,
     partitions: Vec<Mutex<PartitionLog>>,
     /// Woken after every durable append, for consumers waiting in `poll`.
@@ -54,7 +55,7 @@ impl Topic {
             groups.insert(group, Arc::new(Group::load(path, count.max(1))?));
         }
         Ok(Self {
-            name: name.to_owned(),
+            name: Arc::from(name),
             dir: dir.to_owned(),
             partitions,
             appended: Notify::new(),

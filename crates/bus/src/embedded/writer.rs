@@ -59,7 +59,7 @@ struct Pending {
 }
 
 /// Partitions whose last append failed, with their topic.
-type Failed = BTreeMap<(String, u32), Arc<Topic>>;
+type Failed = BTreeMap<(Arc<str>, u32), Arc<Topic>>;
 
 struct ActiveFile {
     base: u64,
@@ -67,8 +67,8 @@ struct ActiveFile {
 }
 
 pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, health: &WriterHealth) {
-    let mut active: BTreeMap<(String, u32), ActiveFile> = BTreeMap::new();
-    let mut topics_touched: BTreeMap<String, Arc<Topic>> = BTreeMap::new();
+    let mut active: BTreeMap<(Arc<str>, u32), ActiveFile> = BTreeMap::new();
+    let mut topics_touched: BTreeMap<Arc<str>, Arc<Topic>> = BTreeMap::new();
     let mut failed: Failed = BTreeMap::new();
     let mut last_retention = Instant::now();
     loop {
@@ -99,7 +99,7 @@ pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, hea
             continue;
         }
         // Concatenate, per partition, in arrival order.
-        let mut per_partition: BTreeMap<(String, u32), Pending> = BTreeMap::new();
+        let mut per_partition: BTreeMap<(Arc<str>, u32), Pending> = BTreeMap::new();
         for (index, request) in batch.iter_mut().enumerate() {
             for append in request.appends.drain(..) {
                 let entry = per_partition
@@ -117,7 +117,7 @@ pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, hea
         }
         let mut outcomes: Vec<Option<String>> = vec![None; batch.len()];
         let mut rolled = false;
-        let mut touched_now: BTreeMap<String, Arc<Topic>> = BTreeMap::new();
+        let mut touched_now: BTreeMap<Arc<str>, Arc<Topic>> = BTreeMap::new();
         for ((name, partition), pending) in per_partition {
             let Pending {
                 topic,
@@ -168,7 +168,7 @@ pub fn run(requests: &Receiver<WriterRequest>, options: &EmbeddedBusOptions, hea
 
 /// A retention pass over the topics written since they were opened, noted
 /// in `last`; a topic dropped everywhere else is forgotten.
-fn retire(topics_touched: &mut BTreeMap<String, Arc<Topic>>, options: &EmbeddedBusOptions, last: &mut Instant) {
+fn retire(topics_touched: &mut BTreeMap<Arc<str>, Arc<Topic>>, options: &EmbeddedBusOptions, last: &mut Instant) {
     for topic in topics_touched.values() {
         apply_retention(topic, options);
     }
@@ -183,7 +183,7 @@ fn append(
     partition: u32,
     bytes: &[u8],
     lens: &[u32],
-    active: &mut BTreeMap<(String, u32), ActiveFile>,
+    active: &mut BTreeMap<(Arc<str>, u32), ActiveFile>,
     options: &EmbeddedBusOptions,
 ) -> io::Result<bool> {
     let (base, path, old_len, rolled) = {
@@ -225,7 +225,7 @@ fn append(
 /// Whether every partition whose append failed can be written again: its
 /// last segment reopens for appending and fsyncs. Success clears them and
 /// makes the writer serving.
-fn probe(failed: &mut Failed, active: &mut BTreeMap<(String, u32), ActiveFile>, health: &WriterHealth) -> bool {
+fn probe(failed: &mut Failed, active: &mut BTreeMap<(Arc<str>, u32), ActiveFile>, health: &WriterHealth) -> bool {
     for ((name, partition), topic) in failed.iter() {
         let path = topic.log(*partition).last().map(|segment| segment.path.clone());
         let reopened = path

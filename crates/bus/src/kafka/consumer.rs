@@ -77,7 +77,7 @@ fn to_delivery(message: &BorrowedMessage<'_>) -> Delivery {
         }
     }
     Delivery {
-        topic: message.topic().to_owned(),
+        topic: Arc::from(message.topic()),
         partition: u32::try_from(message.partition()).unwrap_or_default(),
         offset: u64::try_from(message.offset()).unwrap_or_default(),
         record,

@@ -28,8 +28,8 @@ pub(crate) async fn publish(
             });
         }
         let message = FutureRecord::to(topic)
-            .key(record.key.as_slice())
-            .payload(record.value.as_slice())
+            .key(record.key.as_ref())
+            .payload(record.value.as_ref())
             .headers(headers);
         match producer.send_result(message) {
             Ok(delivery) => deliveries.push(delivery),

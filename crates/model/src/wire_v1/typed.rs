@@ -9,7 +9,7 @@
 
 use super::event_map::{non_empty, refined_kind, status_of};
 use super::{SCHEMA_VERSION, SdkEnvelope};
-use crate::event::{CausalEvent, method_route};
+use crate::event_batch::{EventBatch, PackedEvent, Text};
 use crate::ids::{CeId, TraceId};
 use crate::json_scan::{self, Scan, Scanner, StrChecked, StrIfString, optional_members};
 use crate::kind::Kind;
@@ -114,49 +114,47 @@ fn envelope(batch: &Batch<'_>) -> Option<SdkEnvelope> {
     })
 }
 
-/// The precise decoder's operation rule (see `event_map::operation_of`).
-fn operation_of(detail: Option<&Detail<'_>>, attrs: Option<&EventAttrs<'_>>) -> Option<String> {
+/// The precise decoder's operation rule (see `event_map::operation_of`),
+/// its text copied into `batch`.
+fn operation_of(detail: Option<&Detail<'_>>, attrs: Option<&EventAttrs<'_>>, batch: &mut EventBatch) -> Option<Text> {
     if let Some(detail) = detail {
         let method = non_empty(text(&detail.method));
         let route = non_empty(text(&detail.route_template)).or_else(|| non_empty(text(&detail.route_key)));
         match (method, route) {
-            (Some(method), Some(route)) => return Some(method_route(method, route)),
-            (Some(only), None) | (None, Some(only)) => return Some(only.to_owned()),
+            (Some(method), Some(route)) => return Some(batch.push_joined(&[method, " ", route])),
+            (Some(only), None) | (None, Some(only)) => return Some(batch.push_text(only)),
             (None, None) => {}
         }
         if let Some(downstream) = &detail.downstream
             && let Some(name) = non_empty(text(&downstream.operation_name))
         {
-            return Some(name.to_owned());
+            return Some(batch.push_text(name));
         }
     }
-    non_empty(attrs?.operation.as_ref()?.0).map(str::to_owned)
+    non_empty(attrs?.operation.as_ref()?.0).map(|operation| batch.push_text(operation))
 }
 
 /// The precise decoder's peer rule (see `event_map::peer_of`).
-fn peer_of(detail: Option<&Detail<'_>>) -> Option<String> {
+fn peer_of<'a>(detail: Option<&'a Detail<'_>>) -> Option<&'a str> {
     let downstream = detail?.downstream.as_ref()?;
     if let Some(service) = non_empty(text(&downstream.service)) {
-        return Some(service.to_owned());
+        return Some(service);
     }
-    non_empty(text(&downstream.edge_key))
-        .filter(|edge| !matches!(*edge, "unknown" | "local"))
-        .map(str::to_owned)
+    non_empty(text(&downstream.edge_key)).filter(|edge| !matches!(*edge, "unknown" | "local"))
 }
 
-/// One event mapped as soon as it is read, so no list of raw events is
-/// kept. What the envelope contributes (tenant, default service,
+/// One event mapped into `batch` as soon as it is read, so no list of raw
+/// events is kept. What the envelope contributes (tenant, default service,
 /// environment) is filled in once the whole batch is read: the envelope's
 /// members may follow `events`. An empty service stands for the
 /// envelope's (a service of the event's own is never empty).
-fn map_event(event: &Event<'_>) -> Option<CausalEvent> {
+fn map_event(event: &Event<'_>, batch: &mut EventBatch) -> Option<()> {
     let ce_id: CeId = text(&event.ce_id)?.parse().ok()?;
     let trace_id: TraceId = text(&event.trace_id)?.parse().ok()?;
     let parent_ce_id = match non_empty(text(&event.parent_ce_id)) {
         Some(parent) => Some(parent.parse::<CeId>().ok()?),
         None => None,
     };
-    let service = non_empty(text(&event.service_id));
     let base_kind: Kind = text(&event.kind)?.parse().ok()?;
     let event_type = text(&event.event_type);
     let kind = event_type.and_then(refined_kind).unwrap_or(base_kind);
@@ -164,40 +162,42 @@ fn map_event(event: &Event<'_>) -> Option<CausalEvent> {
     let duration_ns = event.duration_ns?;
     let start_unix_ns = event.wall_ts_ns?.checked_sub(duration_ns)?;
     let detail = event.detail.as_ref();
-    let attrs = event.event_attrs.as_ref();
-    Some(CausalEvent {
-        tenant_id: String::new(),
+    let service = non_empty(text(&event.service_id)).map_or_else(Text::default, |service| batch.push_text(service));
+    let operation = operation_of(detail, event.event_attrs.as_ref(), batch);
+    let peer = peer_of(detail).map(|peer| batch.push_text(peer));
+    batch.push(PackedEvent {
         trace_id,
         ce_id,
         parent_ce_id,
-        service: service.map(str::to_owned).unwrap_or_default(),
+        service,
         kind,
         status,
         start_unix_ns,
         duration_ns,
-        operation: operation_of(detail, attrs),
-        peer: peer_of(detail),
+        operation,
+        peer,
         environment: None,
-    })
+    });
+    Some(())
 }
 
 /// The `events` array, each event mapped as it is read; an event the fast
 /// pass cannot map fails the pass (the precise decoder names the field).
 #[derive(Default)]
-pub(crate) struct MappedEvents(Vec<CausalEvent>);
+pub(crate) struct MappedEvents(EventBatch);
 
 impl Scan<'_> for MappedEvents {
     fn scan(scanner: &mut Scanner<'_>) -> Option<Self> {
         // Sized once for the events the rest of the body can hold (each
-        // takes well over 100 bytes), rather than grown, copying every
-        // event each time.
-        let mut events = Vec::with_capacity((scanner.remaining() / 128).min(MAX_EVENTS_PER_BATCH));
+        // takes well over 100 bytes) and for their text (well under a
+        // quarter of each), rather than grown, copying everything each time.
+        let remaining = scanner.remaining();
+        let mut events = EventBatch::with_capacity((remaining / 128).min(MAX_EVENTS_PER_BATCH), remaining / 4);
         scanner.array(|scanner| {
             if events.len() == MAX_EVENTS_PER_BATCH {
                 return None;
             }
-            events.push(map_event(&Event::scan(scanner)?)?);
-            Some(())
+            map_event(&Event::scan(scanner)?, &mut events)
         })?;
         Some(MappedEvents(events))
     }
@@ -205,16 +205,22 @@ impl Scan<'_> for MappedEvents {
 
 /// The batch's envelope and events, not yet validated; `None` when the
 /// precise decoder must run (anything unusual, and every error).
-pub(crate) fn decode(body: &[u8], tenant_id: &str) -> Option<(SdkEnvelope, Vec<CausalEvent>)> {
+pub(crate) fn decode(body: &[u8], tenant_id: &str) -> Option<(SdkEnvelope, EventBatch)> {
     let batch = json_scan::from_body::<Batch<'_>>(body)?;
     let envelope = envelope(&batch)?;
     let MappedEvents(mut events) = batch.events?;
-    for event in &mut events {
-        event.tenant_id = tenant_id.to_owned();
+    events.set_tenant(tenant_id);
+    // The envelope's texts are copied once, whatever the number of events.
+    let service = events.push_text(&envelope.service_id);
+    let environment = envelope
+        .environment
+        .as_deref()
+        .map(|environment| events.push_text(environment));
+    for event in events.events_mut() {
         if event.service.is_empty() {
-            event.service.clone_from(&envelope.service_id);
+            event.service = service;
         }
-        event.environment.clone_from(&envelope.environment);
+        event.environment = environment;
     }
     Some((envelope, events))
 }

@@ -13,7 +13,7 @@ use super::body::{media_type, read_body, require_json};
 use super::{ROUTE_OTLP_TRACES, ROUTE_SDK_BATCH, answer, tenant_of};
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
-use crate::ingest::{Format, accept_events, decode_off_runtime};
+use crate::ingest::{Format, accept_events, decode_off_runtime, event_refs};
 use crate::state::GatewayState;
 
 /// `POST /api/v1/ingest/batch`: 200 `{"accepted": N}`.
@@ -27,11 +27,11 @@ async fn sdk_batch_inner(state: &GatewayState, headers: &HeaderMap, body: Body) 
     state.window_has_room()?;
     let body = read_body(state, headers, body).await?;
     let (bytes, tenant_id) = (body.bytes, tenant.id.clone());
-    let batch = decode_off_runtime(&body.ticket, move || {
-        causeway_model::decode_sdk_batch(&bytes, &tenant_id, now_unix_ns())
+    let (_envelope, events) = decode_off_runtime(&body.ticket, move || {
+        causeway_model::decode_sdk_events(&bytes, &tenant_id, now_unix_ns())
     })
     .await?;
-    let accepted = accept_events(state, &tenant, batch.events, Format::SdkJson).await?;
+    let accepted = accept_events(state, &tenant, events.iter().collect(), Format::SdkJson).await?;
     Ok((StatusCode::OK, Json(json!({"accepted": accepted}))).into_response())
 }
 
@@ -58,7 +58,7 @@ async fn otlp_traces_inner(state: &GatewayState, headers: &HeaderMap, body: Body
         _ => causeway_model::decode_otlp_protobuf(&bytes, &tenant_id, now_unix_ns()),
     })
     .await?;
-    accept_events(state, &tenant, events, format).await?;
+    accept_events(state, &tenant, event_refs(&events), format).await?;
     let response = ExportTraceServiceResponse::default();
     Ok(match format {
         Format::OtlpHttpJson => (StatusCode::OK, Json(json!({}))).into_response(),

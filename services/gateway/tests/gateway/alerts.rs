@@ -64,10 +64,10 @@ async fn alert_is_stored_pending_and_published() {
     let records = gateway.records(&gateway.topics.alerts).await;
     assert_eq!(records.len(), 1);
     let record = &records[0].record;
-    assert_eq!(record.key, b"acme");
+    assert_eq!(record.key, &b"acme"[..]);
     assert_eq!(record.header(headers::RECORD_TYPE), Some(headers::TYPE_ALERT_PROTO));
     assert_eq!(record.header(headers::SCHEMA_VERSION), Some(headers::SCHEMA_V1));
-    let alert = v1::Alert::decode(record.value.as_slice()).unwrap();
+    let alert = v1::Alert::decode(record.value.as_ref()).unwrap();
     assert_eq!(
         (alert.alert_id.as_str(), alert.tenant_id.as_str()),
         (alert_id.as_str(), "acme")

@@ -246,7 +246,7 @@ impl Gateway {
                 d.record.header(causeway_bus::headers::RECORD_TYPE) == Some(causeway_bus::headers::TYPE_CE_BATCH)
             })
             .map(|d| {
-                let key = String::from_utf8(d.record.key.clone()).unwrap();
+                let key = String::from_utf8(d.record.key.to_vec()).unwrap();
                 (key, decode_ce_batch(&d.record.value, None, u64::MAX).unwrap())
             })
             .collect()

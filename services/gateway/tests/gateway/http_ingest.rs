@@ -188,7 +188,7 @@ async fn service_notice_is_published_for_the_artifact() {
     let records = gateway.records(&gateway.topics.ce).await;
     assert_eq!(records.len(), 1);
     let record = &records[0].record;
-    assert_eq!(record.key, b"acme/notice/checkout");
+    assert_eq!(record.key, &b"acme/notice/checkout"[..]);
     assert_eq!(record.header(headers::RECORD_TYPE), Some(headers::TYPE_NOTICE));
     let notice: ServiceNotice = serde_json::from_slice(&record.value).unwrap();
     assert_eq!(

@@ -49,7 +49,7 @@ async fn published(gateway: &Gateway) -> Vec<v1::Alert> {
         .records(&gateway.topics.alerts)
         .await
         .iter()
-        .map(|d| v1::Alert::decode(d.record.value.as_slice()).unwrap())
+        .map(|d| v1::Alert::decode(d.record.value.as_ref()).unwrap())
         .collect()
 }
 
