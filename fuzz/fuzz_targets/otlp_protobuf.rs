@@ -1,15 +1,21 @@
 //! OTLP `ExportTraceServiceRequest` as protobuf (OTLP/HTTP and gRPC
 //! `TraceService/Export`): span ids become zero-extended CE ids, events are
-//! valid and survive `CeBatch`, and the HTTP and gRPC paths agree.
+//! valid and survive `CeBatch`, the HTTP and gRPC paths agree, and the
+//! in-place fast pass agrees with prost's decode.
 #![no_main]
 
 use causeway_fuzz::{NOW, TENANT, check_error, check_events};
+use causeway_model::otlp::protobuf_fast_pass_agrees;
 use causeway_model::{decode_otlp_protobuf, events_from_otlp};
 use libfuzzer_sys::fuzz_target;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {
+    // The fast pass reads only what prost's decode reads, the same way.
+    if let Err(diff) = protobuf_fast_pass_agrees(data) {
+        panic!("{diff}");
+    }
     let decoded = decode_otlp_protobuf(data, TENANT, NOW);
     match &decoded {
         Ok(events) => {

@@ -1,14 +1,17 @@
 //! The gateway's decode hot path on 500-event requests built from the real
 //! SDK and OpenTelemetry recordings (`fixtures/`), each event with fresh
 //! ids: the Incidentary SDK batch (JSON; owned events, and packed as the
-//! gateway decodes it), OTLP/HTTP JSON and protobuf, and
+//! gateway decodes it), OTLP/HTTP JSON, OTLP protobuf (owned, and packed
+//! as the gateway decodes it), and
 //! the `CeBatch` the windower decodes from every bus record.
 
 use std::hint::black_box;
 
 use causeway_model::ce_batch::{decode_ce_batch, encode_ce_batch};
 use causeway_model::ce_batch_view::read_ce_batch;
-use causeway_model::{decode_otlp_json, decode_otlp_protobuf, decode_sdk_batch, decode_sdk_events};
+use causeway_model::{
+    decode_otlp_json, decode_otlp_protobuf, decode_otlp_protobuf_events, decode_sdk_batch, decode_sdk_events,
+};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -116,6 +119,9 @@ fn decode(c: &mut Criterion) {
     });
     group.bench_function("otlp_protobuf", |b| {
         b.iter(|| decode_otlp_protobuf(black_box(&otlp_pb), "acme", u64::MAX))
+    });
+    group.bench_function("otlp_protobuf_packed", |b| {
+        b.iter(|| decode_otlp_protobuf_events(black_box(&otlp_pb), "acme", u64::MAX))
     });
     group.bench_function("ce_batch", |b| {
         b.iter(|| decode_ce_batch(black_box(&ce_batch), None, u64::MAX))

@@ -5,13 +5,14 @@
 //! `decode_ce_batch` accepts and nothing more (it refuses the deprecated
 //! group wire types, which causeway never writes); tested against it below.
 
-use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
+use prost::encoding::WireType;
 
 use crate::ce_batch::decode_ce_batch;
 use crate::error::{DecodeError, FieldError};
 use crate::event_ref::EventRef;
 use crate::limits::{MAX_BODY_BYTES, MAX_EVENTS_PER_BATCH};
 use crate::proto::CheckedFields;
+use crate::proto_reader::Reader;
 use crate::validate::validate_event_refs;
 
 const FORMAT: &str = "causeway protobuf";
@@ -215,71 +216,6 @@ impl<'a> RawEvent<'a> {
             peer: present(self.peer),
             environment: present(self.environment),
         })
-    }
-}
-
-/// The protobuf wire format, read forward with prost's own readers (keys,
-/// varints, skipping), so the two agree by construction.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Self { rest: bytes }
-    }
-
-    /// The next field's number and wire type; `None` at the end.
-    #[inline]
-    fn next_key(&mut self) -> Result<Option<(u32, WireType)>, String> {
-        if self.rest.is_empty() {
-            return Ok(None);
-        }
-        decode_key(&mut self.rest).map(Some).map_err(|err| err.to_string())
-    }
-
-    #[inline]
-    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        let (taken, rest) = self
-            .rest
-            .split_at_checked(len)
-            .ok_or_else(|| "buffer underflow".to_owned())?;
-        self.rest = rest;
-        Ok(taken)
-    }
-
-    #[inline]
-    fn varint(&mut self) -> Result<u64, String> {
-        decode_varint(&mut self.rest).map_err(|err| err.to_string())
-    }
-
-    #[inline]
-    fn fixed64(&mut self) -> Result<u64, String> {
-        let bytes = self.take(8)?;
-        Ok(u64::from_le_bytes(
-            bytes.try_into().map_err(|_| "buffer underflow".to_owned())?,
-        ))
-    }
-
-    #[inline]
-    fn delimited(&mut self) -> Result<&'a [u8], String> {
-        let len = self.varint()?;
-        self.take(usize::try_from(len).map_err(|_| "buffer underflow".to_owned())?)
-    }
-
-    #[inline]
-    fn text(&mut self) -> Result<&'a str, String> {
-        std::str::from_utf8(self.delimited()?).map_err(|_| "invalid string value: data is not UTF-8 encoded".to_owned())
-    }
-
-    /// Skips an unknown field as prost does, except a group, which causeway
-    /// never writes: refused here (prost would skip it).
-    #[inline]
-    fn skip(&mut self, field: u32, wire: WireType) -> Result<(), String> {
-        if matches!(wire, WireType::StartGroup | WireType::EndGroup) {
-            return Err(format!("unsupported wire type {wire:?} (group)"));
-        }
-        skip_field(wire, field, &mut self.rest, DecodeContext::default()).map_err(|err| err.to_string())
     }
 }
 

@@ -16,6 +16,7 @@ pub mod kind;
 pub mod limits;
 pub mod otlp;
 pub mod proto;
+mod proto_reader;
 pub mod time_parse;
 mod typed_json;
 
@@ -34,5 +35,5 @@ pub use event_batch::EventBatch;
 pub use event_ref::EventRef;
 pub use ids::{CeId, IdParseError, TraceId};
 pub use kind::Kind;
-pub use otlp::{decode_otlp_json, decode_otlp_protobuf, events_from_otlp};
+pub use otlp::{decode_otlp_json, decode_otlp_protobuf, decode_otlp_protobuf_events, events_from_otlp};
 pub use wire_v1::{SdkBatch, SdkEnvelope, decode_sdk_batch, decode_sdk_events};

@@ -230,9 +230,16 @@ pub(crate) fn status_of(
     })
 }
 
+/// A span's operation, before it is made text: `METHOD route` from the
+/// HTTP attributes, else the span name.
+pub(crate) enum Operation<'s> {
+    MethodRoute(&'s str, &'s str),
+    Name(&'s str),
+}
+
 /// `METHOD route` from the HTTP attributes (new or legacy conventions;
 /// a legacy `http.target` loses its query string), else the span name.
-pub(crate) fn operation_of(attributes: &Picked<'_>, span_name: &str) -> Option<String> {
+pub(crate) fn operation_parts<'s>(attributes: &'s Picked<'_>, span_name: &'s str) -> Option<Operation<'s>> {
     let method = attributes.first_string(&[Key::HttpRequestMethod, Key::HttpMethod]);
     let route = attributes.string(Key::HttpRoute).or_else(|| {
         attributes
@@ -240,19 +247,25 @@ pub(crate) fn operation_of(attributes: &Picked<'_>, span_name: &str) -> Option<S
             .map(|target| target.split(['?', '#']).next().unwrap_or(target))
     });
     match (method, route) {
-        (Some(method), Some(route)) => Some(crate::event::method_route(method, route)),
-        _ => (!span_name.trim().is_empty()).then(|| span_name.to_owned()),
+        (Some(method), Some(route)) => Some(Operation::MethodRoute(method, route)),
+        _ => (!span_name.trim().is_empty()).then_some(Operation::Name(span_name)),
     }
+}
+
+/// [`operation_parts`] as owned text.
+pub(crate) fn operation_of(attributes: &Picked<'_>, span_name: &str) -> Option<String> {
+    operation_parts(attributes, span_name).map(|operation| match operation {
+        Operation::MethodRoute(method, route) => crate::event::method_route(method, route),
+        Operation::Name(name) => name.to_owned(),
+    })
 }
 
 /// The callee of an outbound step: `peer.service`, else `server.address`,
 /// else the legacy `net.peer.name`. Inbound and internal spans have no
 /// peer (their `server.address` is the service itself).
-pub(crate) fn peer_of(kind: Kind, attributes: &Picked<'_>) -> Option<String> {
+pub(crate) fn peer_text<'s>(kind: Kind, attributes: &'s Picked<'_>) -> Option<&'s str> {
     if !kind.is_outbound() {
         return None;
     }
-    attributes
-        .first_string(&[Key::PeerService, Key::ServerAddress, Key::NetPeerName])
-        .map(str::to_owned)
+    attributes.first_string(&[Key::PeerService, Key::ServerAddress, Key::NetPeerName])
 }

@@ -68,33 +68,40 @@ pub(crate) struct SpanView<'s, 'a> {
     pub attributes: &'s Picked<'a>,
 }
 
+/// The fields of a span's CE that are not text.
+#[derive(Clone, Copy)]
+pub(crate) struct SpanCore {
+    pub trace_id: TraceId,
+    pub ce_id: CeId,
+    pub parent_ce_id: Option<CeId>,
+    pub kind: Kind,
+    pub status: u16,
+    pub start_unix_ns: u64,
+    pub duration_ns: u64,
+}
+
 /// A span mapped without its resource: everything but the tenant, the
 /// service and the environment. The OTLP/JSON fast pass maps each span as
 /// it reads it, before it may have read the span's resource.
 pub(crate) struct MappedSpan {
-    trace_id: TraceId,
-    ce_id: CeId,
-    parent_ce_id: Option<CeId>,
-    kind: Kind,
-    status: u16,
-    start_unix_ns: u64,
-    duration_ns: u64,
+    core: SpanCore,
     operation: Option<String>,
     peer: Option<String>,
 }
 
 impl MappedSpan {
     pub(crate) fn into_event(self, resource: &ResourceContext<'_>) -> CausalEvent {
+        let core = self.core;
         CausalEvent {
             tenant_id: resource.tenant_id.to_owned(),
-            trace_id: self.trace_id,
-            ce_id: self.ce_id,
-            parent_ce_id: self.parent_ce_id,
+            trace_id: core.trace_id,
+            ce_id: core.ce_id,
+            parent_ce_id: core.parent_ce_id,
             service: resource.service.to_owned(),
-            kind: self.kind,
-            status: self.status,
-            start_unix_ns: self.start_unix_ns,
-            duration_ns: self.duration_ns,
+            kind: core.kind,
+            status: core.status,
+            start_unix_ns: core.start_unix_ns,
+            duration_ns: core.duration_ns,
             operation: self.operation,
             peer: self.peer,
             environment: resource.environment.map(str::to_owned),
@@ -102,7 +109,8 @@ impl MappedSpan {
     }
 }
 
-pub(crate) fn map_span(span: &SpanView<'_, '_>, path: SpanPath) -> Result<MappedSpan, FieldError> {
+/// Ids, kind, status and times, by the rules of docs/wire-formats.md.
+pub(crate) fn span_core(span: &SpanView<'_, '_>, path: SpanPath) -> Result<SpanCore, FieldError> {
     let field = |name: &str| format!("{path}.{name}");
     let trace_id =
         TraceId::from_bytes(span.trace_id).map_err(|err| FieldError::new(field("trace_id"), err.to_string()))?;
@@ -129,7 +137,7 @@ pub(crate) fn map_span(span: &SpanView<'_, '_>, path: SpanPath) -> Result<Mapped
         })?;
     let kind = attributes::kind_of(span.kind, span.attributes, &path)?;
     let status = attributes::status_of(kind, span.attributes, span.status_code, &path)?;
-    Ok(MappedSpan {
+    Ok(SpanCore {
         trace_id,
         ce_id,
         parent_ce_id,
@@ -137,8 +145,15 @@ pub(crate) fn map_span(span: &SpanView<'_, '_>, path: SpanPath) -> Result<Mapped
         status,
         start_unix_ns: span.start_time_unix_nano,
         duration_ns,
+    })
+}
+
+pub(crate) fn map_span(span: &SpanView<'_, '_>, path: SpanPath) -> Result<MappedSpan, FieldError> {
+    let core = span_core(span, path)?;
+    Ok(MappedSpan {
+        core,
         operation: attributes::operation_of(span.attributes, span.name),
-        peer: attributes::peer_of(kind, span.attributes),
+        peer: attributes::peer_text(core.kind, span.attributes).map(str::to_owned),
     })
 }
 

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use causeway_model::EventBatch;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use serde_json::json;
@@ -13,7 +14,7 @@ use super::body::{media_type, read_body, require_json};
 use super::{ROUTE_OTLP_TRACES, ROUTE_SDK_BATCH, answer, tenant_of};
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
-use crate::ingest::{Format, accept_events, decode_off_runtime, event_refs};
+use crate::ingest::{Format, accept_events, decode_off_runtime};
 use crate::state::GatewayState;
 
 /// `POST /api/v1/ingest/batch`: 200 `{"accepted": N}`.
@@ -54,11 +55,12 @@ async fn otlp_traces_inner(state: &GatewayState, headers: &HeaderMap, body: Body
     let body = read_body(state, headers, body).await?;
     let (bytes, tenant_id) = (body.bytes, tenant.id.clone());
     let events = decode_off_runtime(&body.ticket, move || match format {
-        Format::OtlpHttpJson => causeway_model::decode_otlp_json(&bytes, &tenant_id, now_unix_ns()),
-        _ => causeway_model::decode_otlp_protobuf(&bytes, &tenant_id, now_unix_ns()),
+        Format::OtlpHttpJson => causeway_model::decode_otlp_json(&bytes, &tenant_id, now_unix_ns())
+            .map(|events| EventBatch::from_events(&tenant_id, &events)),
+        _ => causeway_model::decode_otlp_protobuf_events(&bytes, &tenant_id, now_unix_ns()),
     })
     .await?;
-    accept_events(state, &tenant, event_refs(&events), format).await?;
+    accept_events(state, &tenant, events.iter().collect(), format).await?;
     let response = ExportTraceServiceResponse::default();
     Ok(match format {
         Format::OtlpHttpJson => (StatusCode::OK, Json(json!({}))).into_response(),
