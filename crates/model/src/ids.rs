@@ -53,28 +53,51 @@ pub(crate) fn decode_hex_into(hex_digits: &[u8], out: &mut [u8]) -> Result<(), I
     Ok(())
 }
 
+/// Where the 32 hex digits of a hyphenated UUID (8-4-4-4-12) lie.
+const UUID_HEX_AT: [usize; 32] = {
+    let mut at = [0; 32];
+    let (mut digit, mut pos) = (0, 0);
+    while digit < 32 {
+        if pos == 8 || pos == 13 || pos == 18 || pos == 23 {
+            pos += 1;
+        }
+        at[digit] = pos;
+        digit += 1;
+        pos += 1;
+    }
+    at
+};
+
+/// The 16 bytes of 32 hex digits, digit `i` at `digits[at[i]]`. Every
+/// digit is looked up and the errors gathered in one flag, so the loop has
+/// no early exit: ids are parsed two or three times per event.
+fn hex16<const N: usize>(digits: &[u8; N], at: impl Fn(usize) -> usize) -> Result<[u8; 16], IdParseError> {
+    let mut out = [0u8; 16];
+    let mut bad = 0;
+    for (i, byte) in out.iter_mut().enumerate() {
+        let high = HEX_VALUE[usize::from(digits[at(2 * i)])];
+        let low = HEX_VALUE[usize::from(digits[at(2 * i + 1)])];
+        bad |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
+    }
+    if bad > 0x0f {
+        return Err(IdParseError::BadHex);
+    }
+    Ok(out)
+}
+
 fn parse_uuid_text(text: &str) -> Result<[u8; 16], IdParseError> {
     let bytes = text.as_bytes();
-    let mut out = [0u8; 16];
-    match bytes.len() {
-        36 => {
-            // 8-4-4-4-12: the hyphens at 8, 13, 18 and 23, hex elsewhere.
-            for pos in [8, 13, 18, 23] {
-                if bytes[pos] != b'-' {
-                    return Err(IdParseError::BadHex);
-                }
-            }
-            let groups = [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)];
-            let mut at = 0;
-            for (start, end) in groups {
-                let len = (end - start) / 2;
-                decode_hex_into(&bytes[start..end], &mut out[at..at + len])?;
-                at += len;
-            }
+    let out = if let Ok(hyphenated) = <&[u8; 36]>::try_from(bytes) {
+        if [8, 13, 18, 23].iter().any(|&pos| hyphenated[pos] != b'-') {
+            return Err(IdParseError::BadHex);
         }
-        32 => decode_hex_into(bytes, &mut out)?,
-        len => return Err(IdParseError::BadLength { len }),
-    }
+        hex16(hyphenated, |digit| UUID_HEX_AT[digit])?
+    } else if let Ok(plain) = <&[u8; 32]>::try_from(bytes) {
+        hex16(plain, |digit| digit)?
+    } else {
+        return Err(IdParseError::BadLength { len: bytes.len() });
+    };
     if out == [0u8; 16] {
         return Err(IdParseError::Zero);
     }
@@ -200,6 +223,28 @@ mod tests {
             "00000000-0000-0000-0000-000000000000".parse::<CeId>(),
             Err(IdParseError::Zero)
         );
+    }
+
+    /// Every position of both forms, against `uuid`'s parser: a non-hex
+    /// character (or a hyphen out of place) anywhere is refused, and every
+    /// digit lands in its byte.
+    #[test]
+    fn every_position_parses_as_uuid_does() {
+        let base = "3f7a0c5e-1b2d-4e6f-8a9b-0c1d2e3f4a5b";
+        for text in [base.to_owned(), base.replace('-', "")] {
+            for at in 0..text.len() {
+                for replacement in ['0', '9', 'a', 'F', 'g', '-', ' ', 'é'] {
+                    let mut changed = text.clone();
+                    changed.replace_range(at..=at, &replacement.to_string());
+                    let ours = changed.parse::<TraceId>().ok().map(|id| id.0);
+                    let theirs = uuid::Uuid::try_parse(&changed)
+                        .ok()
+                        .filter(|id| !id.is_nil() && (changed.len() == 32 || changed.len() == 36))
+                        .map(|id| *id.as_bytes());
+                    assert_eq!(ours, theirs, "{changed:?}");
+                }
+            }
+        }
     }
 
     #[test]

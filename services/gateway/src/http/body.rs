@@ -95,7 +95,11 @@ async fn read_admitted(
         drain(body, 0).await;
         return Err(IngestError::BodyTooLarge { limit: max_bytes });
     }
-    let mut raw = BytesMut::new();
+    // The frames are kept as they came and joined once at the end: one copy
+    // of the body, where growing one buffer frame by frame copies it about
+    // twice over (a 500-event request arrives in a dozen frames or more).
+    let mut frames: Vec<Bytes> = Vec::new();
+    let mut len = 0;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|err| {
             IngestError::from(DecodeError::malformed(
@@ -104,14 +108,15 @@ async fn read_admitted(
             ))
         })?;
         let Ok(data) = frame.into_data() else { continue };
-        if raw.len() + data.len() > max_bytes {
-            drain(body, raw.len() + data.len()).await;
+        if len + data.len() > max_bytes {
+            drain(body, len + data.len()).await;
             return Err(IngestError::BodyTooLarge { limit: max_bytes });
         }
         ticket.reserve(data.len())?;
-        raw.extend_from_slice(&data);
+        len += data.len();
+        frames.push(data);
     }
-    let raw = raw.freeze();
+    let raw = join(frames, len);
     if !gzip {
         return Ok(raw);
     }
@@ -127,6 +132,18 @@ async fn read_admitted(
     })
     .await
     .map_err(|err| IngestError::internal(format_args!("decompression task failed: {err}")))?
+}
+
+/// The body's frames as one buffer: the frame itself when there is one.
+fn join(mut frames: Vec<Bytes>, len: usize) -> Bytes {
+    if frames.len() == 1 {
+        return frames.pop().unwrap_or_default();
+    }
+    let mut joined = BytesMut::with_capacity(len);
+    for frame in frames {
+        joined.extend_from_slice(&frame);
+    }
+    joined.freeze()
 }
 
 /// Reads and throws away what is left of a refused body (bounded in bytes
