@@ -194,12 +194,14 @@ pub fn events_from_ce_batch(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ids::{CeId, TraceId};
     use crate::kind::Kind;
 
-    fn event(n: u8) -> CausalEvent {
+    /// Events covering every field's edge: absent, empty and long text,
+    /// zero and extreme numbers, every kind. Other encoders' tests use it.
+    pub(crate) fn event(n: u8) -> CausalEvent {
         CausalEvent {
             tenant_id: "acme".into(),
             trace_id: TraceId([n; 16]),

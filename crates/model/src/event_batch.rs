@@ -176,23 +176,7 @@ fn text_len(event: &CausalEvent) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(n: u8) -> CausalEvent {
-        CausalEvent {
-            tenant_id: "acme".into(),
-            trace_id: TraceId([n; 16]),
-            ce_id: CeId([n + 1; 16]),
-            parent_ce_id: n.is_multiple_of(2).then_some(CeId([9; 16])),
-            service: format!("svc-{n}"),
-            kind: Kind::ALL[usize::from(n) % Kind::ALL.len()],
-            status: 200 + u16::from(n),
-            start_unix_ns: 1_795_219_200_000_000_000 + u64::from(n),
-            duration_ns: u64::from(n) * 7,
-            operation: [None, Some(String::new()), Some("GET /o/{id}".into())][usize::from(n) % 3].clone(),
-            peer: n.is_multiple_of(3).then(|| "p".repeat(usize::from(n))),
-            environment: (n % 4 == 1).then(|| "prod é".into()),
-        }
-    }
+    use crate::ce_batch::tests::event;
 
     #[test]
     fn packed_events_read_back_as_they_went_in() {
