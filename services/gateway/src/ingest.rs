@@ -88,10 +88,12 @@ pub(crate) async fn accept_events(
     }
     let records = trace_records(&tenant.id, &events, state.config().max_record_bytes);
     drop(events);
+    let record_count = records.len();
     if let Err(err) = publish(state, &state.deps().topics.ce, records).await {
         metrics::record_rejected(err.reason(), count);
         return Err(err);
     }
+    state.published_events(record_count);
     metrics::record_accepted(format.label(), count);
     meter(state, tenant, month, count).await;
     Ok(count)

@@ -133,6 +133,11 @@ impl GatewayState {
         self.inner.admission.window_has_room()
     }
 
+    /// Event records just published: they count into the window's backlog.
+    pub(crate) fn published_events(&self, records: usize) {
+        self.inner.admission.published(records);
+    }
+
     pub(crate) fn usage(&self) -> &UsageMeter {
         &self.inner.usage
     }

@@ -238,10 +238,11 @@ async fn dead_letter(deps: &WindowerDeps, poison: &[(Delivery, String)]) -> anyh
 /// Publishes the consumer lag; returns when a busy windower reads it next.
 async fn report_lag(consumer: &mut dyn Consumer, backlog: Option<&Backlog>) -> Instant {
     let started = Instant::now();
+    let mark = backlog.map(Backlog::mark);
     if let Ok(lag) = consumer.lag().await {
         metrics::gauge!(CONSUMER_LAG).set(lag as f64);
-        if let Some(backlog) = backlog {
-            backlog.set(lag);
+        if let (Some(backlog), Some(mark)) = (backlog, mark) {
+            backlog.set(lag, mark);
         }
     }
     let now = Instant::now();

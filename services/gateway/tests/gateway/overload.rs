@@ -258,7 +258,7 @@ async fn a_stalled_body_is_408_at_the_deadline_and_frees_its_slot() {
 async fn a_windower_backlog_refuses_events_on_every_route_but_not_alerts() {
     let gateway = Gateway::start().await;
     let limit = GatewayConfig::default().max_window_backlog_records;
-    gateway.backlog.set(limit + 1);
+    gateway.backlog.set(limit + 1, gateway.backlog.mark());
     let batch = batch_of(1);
     assert_overloaded(
         &gateway,
@@ -297,7 +297,7 @@ async fn a_windower_backlog_refuses_events_on_every_route_but_not_alerts() {
         .unwrap();
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
 
-    gateway.backlog.set(limit);
+    gateway.backlog.set(limit, gateway.backlog.mark());
     let response = gateway
         .post("/api/v1/ingest/batch", Some(ACME_KEY))
         .json(&batch)
@@ -306,4 +306,15 @@ async fn a_windower_backlog_refuses_events_on_every_route_but_not_alerts() {
         .unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert_eq!(gateway.published_events().await.len(), 1);
+    // That batch's record counts until the windower reads its lag again:
+    // the backlog is now one over the limit.
+    assert_eq!(gateway.backlog.records(), limit + 1);
+    assert_overloaded(
+        &gateway,
+        &batch,
+        "window_backlog",
+        limit,
+        "gateway.max_window_backlog_records",
+    )
+    .await;
 }
