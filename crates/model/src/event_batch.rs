@@ -96,8 +96,14 @@ impl EventBatch {
         self.push_joined(&[text])
     }
 
+    /// Copies `METHOD route` into the buffer: the text
+    /// `event::method_route` makes, for an HTTP step's operation.
+    pub fn push_method_route(&mut self, method: &str, route: &str) -> Text {
+        self.push_joined(&[method, " ", route])
+    }
+
     /// Copies `parts`, one after the other, into the buffer as one text.
-    pub fn push_joined(&mut self, parts: &[&str]) -> Text {
+    fn push_joined(&mut self, parts: &[&str]) -> Text {
         let start = self.text.len();
         for part in parts {
             self.text.push_str(part);
@@ -199,7 +205,7 @@ mod tests {
     fn joined_parts_read_as_one_text() {
         let mut batch = EventBatch::with_capacity(1, 0);
         let first = batch.push_text("orders");
-        let joined = batch.push_joined(&["GET", " ", "/o/{id}"]);
+        let joined = batch.push_method_route("GET", "/o/{id}");
         let mut packed = PackedEvent {
             trace_id: TraceId([1; 16]),
             ce_id: CeId([2; 16]),

@@ -65,8 +65,8 @@ mod tests {
         backlog.set(100, backlog.mark());
         backlog.published(30);
         assert_eq!(backlog.records(), 130);
-        // A reading that began before those 30 were published still
-        // counts them: they may not be in it.
+        // Those 30 are in a reading that begins now; 5 published after it
+        // began count on top, since the reading may have missed them.
         let mark = backlog.mark();
         backlog.published(5);
         backlog.set(120, mark);

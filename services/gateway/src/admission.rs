@@ -74,8 +74,6 @@ impl Admission {
         Ok(ticket)
     }
 
-    /// Refuses a batch of events while the windower in this process is
-    /// more than `max_window_backlog_records` behind.
     /// Counts records just published to the ce topic into the backlog, so
     /// intake stops at the limit rather than at the windower's next reading.
     pub(crate) fn published(&self, records: usize) {
@@ -84,6 +82,8 @@ impl Admission {
         }
     }
 
+    /// Refuses a batch of events while the windower in this process is
+    /// more than `max_window_backlog_records` behind.
     pub(crate) fn window_has_room(&self) -> Result<(), IngestError> {
         if self.max_window_backlog > 0
             && let Some(backlog) = &self.window_backlog

@@ -271,7 +271,7 @@ fn map_span(bytes: &[u8], path: SpanPath, resource: ResourceTexts, batch: &mut E
     };
     let core = span_core(&view, path).ok()?;
     let operation = operation_parts(&raw.attributes, raw.name).map(|operation| match operation {
-        Operation::MethodRoute(method, route) => batch.push_joined(&[method, " ", route]),
+        Operation::MethodRoute(method, route) => batch.push_method_route(method, route),
         Operation::Name(name) => batch.push_text(name),
     });
     let peer = peer_text(core.kind, &raw.attributes).map(|peer| batch.push_text(peer));

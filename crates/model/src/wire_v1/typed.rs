@@ -121,7 +121,7 @@ fn operation_of(detail: Option<&Detail<'_>>, attrs: Option<&EventAttrs<'_>>, bat
         let method = non_empty(text(&detail.method));
         let route = non_empty(text(&detail.route_template)).or_else(|| non_empty(text(&detail.route_key)));
         match (method, route) {
-            (Some(method), Some(route)) => return Some(batch.push_joined(&[method, " ", route])),
+            (Some(method), Some(route)) => return Some(batch.push_method_route(method, route)),
             (Some(only), None) | (None, Some(only)) => return Some(batch.push_text(only)),
             (None, None) => {}
         }
