@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod backlog;
+pub mod blocking;
 pub mod clock;
 pub mod config;
 pub mod integrations;

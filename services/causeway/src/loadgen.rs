@@ -151,16 +151,16 @@ pub async fn drive(args: LoadgenArgs, progress: bool) -> anyhow::Result<Report> 
         }
     };
 
-    let cpu_start = args.report_server_cpu.map(server_cpu::ticks).transpose()?;
+    let cpu_start = args.report_server_cpu.map(server_cpu::sample).transpose()?;
     let outcome = driver::run(&plan, sender, source, progress).await;
     let server_cpu = match (args.report_server_cpu, cpu_start) {
         (Some(pid), Some(start)) => {
             let at_last_ack = server_cpu::ticks(pid)?;
             let waited = Instant::now();
-            let idle = server_cpu::ticks_when_idle(pid).await?;
+            let idle = server_cpu::when_idle(pid).await?;
             Some(server_cpu::report(
                 pid,
-                (start, at_last_ack, idle),
+                (&start, at_last_ack, &idle),
                 outcome.stats.acked_ces,
                 waited.elapsed(),
             ))
@@ -233,6 +233,13 @@ pub fn summary(report: &Report) -> String {
             cpu.settled_after_seconds,
             cpu.cpu_us_per_acked_ce
         );
+        let split: Vec<String> = cpu
+            .cpu_us_per_acked_ce_by_thread
+            .iter()
+            .filter(|(_, us)| **us > 0.0)
+            .map(|(name, us)| format!("{name} {us:.2}"))
+            .collect();
+        out += &format!("  by thread (µs per CE): {}\n", split.join(", "));
     }
     if let Some(verify) = &report.verify {
         out += &if verify.missing_ces == 0 {

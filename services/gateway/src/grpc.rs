@@ -23,7 +23,7 @@ use self::guard::{Authenticated, Guarded};
 use crate::admission::Ticket;
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
-use crate::ingest::{Format, accept_events, decode_off_runtime, event_refs};
+use crate::ingest::{Format, accept_events, decode_request, event_refs};
 use crate::metrics;
 use crate::state::GatewayState;
 
@@ -62,10 +62,12 @@ fn admitted<T>(request: &Request<T>) -> Result<(Arc<Tenant>, Ticket), IngestErro
     }
 }
 
-/// Counts the decoded message at its full size: tonic inflated a
-/// compressed one beyond the bytes that arrived.
-fn hold_decoded(ticket: &Ticket, message: &impl Message) -> Result<(), IngestError> {
-    ticket.reserve_total(message.encoded_len())
+/// Counts the decoded message at its full size (tonic inflated a
+/// compressed one beyond the bytes that arrived); returns that size.
+fn hold_decoded(ticket: &Ticket, message: &impl Message) -> Result<usize, IngestError> {
+    let len = message.encoded_len();
+    ticket.reserve_total(len)?;
+    Ok(len)
 }
 
 /// Counts the call once and maps the error to its status.
@@ -85,10 +87,10 @@ impl IngestService for GrpcIngest {
         let outcome = async {
             let (tenant, ticket) = admitted(&request)?;
             let message = request.into_inner();
-            hold_decoded(&ticket, &message)?;
+            let len = hold_decoded(&ticket, &message)?;
             let batch = message.batch.unwrap_or_default();
             let tenant_id = tenant.id.clone();
-            let events = decode_off_runtime(&ticket, move || {
+            let events = decode_request(&ticket, len, move || {
                 causeway_model::events_from_ce_batch(batch, Some(&tenant_id), now_unix_ns())
             })
             .await?;
@@ -110,9 +112,9 @@ impl TraceService for GrpcIngest {
         let outcome = async {
             let (tenant, ticket) = admitted(&request)?;
             let export = request.into_inner();
-            hold_decoded(&ticket, &export)?;
+            let len = hold_decoded(&ticket, &export)?;
             let tenant_id = tenant.id.clone();
-            let events = decode_off_runtime(&ticket, move || {
+            let events = decode_request(&ticket, len, move || {
                 causeway_model::events_from_otlp(export, &tenant_id, now_unix_ns())
             })
             .await?;

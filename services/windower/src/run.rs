@@ -1,5 +1,7 @@
 //! The windower loop: poll, write to the store, then acknowledge; expire on
-//! an interval; on shutdown finish the batch in hand and commit.
+//! an interval; on shutdown finish the batch in hand and commit. The loop
+//! runs on a thread of its own, where the embedded bus and store read and
+//! write in place instead of on the blocking pool.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use causeway_bus::{Backoff, Bus, Consumer, Delivery, Record, Topics, publish_with_retry};
 use causeway_runtime::backlog::Backlog;
+use causeway_runtime::blocking::run_on_own_thread;
 use causeway_runtime::clock::now_unix_ns;
 use causeway_runtime::supervise::Tasks;
 use causeway_runtime::tenants::TenantRegistry;
@@ -39,20 +42,37 @@ pub struct WindowerDeps {
     pub backlog: Option<Backlog>,
 }
 
+/// The consuming loop's thread (Linux shows 15 characters of it).
+const THREAD_NAME: &str = "causeway-windower";
+
 /// Runs until `shutdown`, then drains: the batch in hand is written and
-/// acknowledged, offsets committed, within the drain deadline.
+/// acknowledged, offsets committed, within the drain deadline. Expiry runs
+/// on the caller's runtime; the consuming loop on a thread of its own
+/// (module docs).
 pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let mut consumer = deps
-        .bus
-        .subscribe(&deps.topics.ce, &config.group)
-        .await
-        .with_context(|| format!("subscribing to {}", deps.topics.ce))?;
     let expiry = {
         let (window, interval, shutdown) = (deps.window.clone(), config.expire_interval_seconds, shutdown.clone());
         deps.tasks.supervise("window_expiry", shutdown.clone(), move || {
             expire_loop(Arc::clone(&window), interval, shutdown.clone())
         })
     };
+    let consumed = {
+        let shutdown = shutdown.clone();
+        run_on_own_thread(THREAD_NAME, move || consume(config, deps, shutdown)).await
+    };
+    shutdown.cancel();
+    let _ = expiry.await;
+    consumed.context("running the windower")?
+}
+
+/// Subscribes, then polls, writes and acknowledges until `shutdown`; on
+/// the way out commits what was acknowledged.
+async fn consume(config: WindowerConfig, deps: WindowerDeps, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut consumer = deps
+        .bus
+        .subscribe(&deps.topics.ce, &config.group)
+        .await
+        .with_context(|| format!("subscribing to {}", deps.topics.ce))?;
     tracing::info!(topic = %deps.topics.ce, group = %config.group, "windower consuming");
     let wait = Duration::from_millis(config.poll_wait_ms);
     let mut next_lag_report = Instant::now();
@@ -94,8 +114,6 @@ pub async fn run(config: WindowerConfig, deps: WindowerDeps, shutdown: Cancellat
         Ok(Err(err)) => tracing::warn!(error = %err, "windower final commit failed; records will be redelivered"),
         Err(_) => tracing::warn!("windower final commit passed the drain deadline"),
     }
-    shutdown.cancel();
-    let _ = expiry.await;
     result
 }
 

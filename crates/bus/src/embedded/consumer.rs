@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use causeway_runtime::blocking::off_runtime;
 
 use crate::api::{BusError, Consumer, Delivery};
 use crate::embedded::group::Group;
@@ -75,7 +76,7 @@ impl EmbeddedConsumer {
 
     async fn persist_group(&mut self) -> Result<(), BusError> {
         let group = Arc::clone(&self.group);
-        tokio::task::spawn_blocking(move || group.persist())
+        off_runtime(move || group.persist())
             .await
             .map_err(|err| BusError::Fatal(format!("commit task failed: {err}")))?
             .map_err(|err| BusError::Unavailable(format!("committing offsets: {err}")))?;
@@ -103,7 +104,7 @@ impl EmbeddedConsumer {
         if plans.is_empty() {
             return Ok(Vec::new());
         }
-        let read = tokio::task::spawn_blocking(move || {
+        let read = off_runtime(move || {
             plans
                 .into_iter()
                 .map(|(partition, plan)| plan.read().map(|records| (partition, records)))

@@ -176,7 +176,7 @@ impl EmbeddedStore {
             .is_ok()
     }
 
-    /// Runs blocking engine work off the async runtime's threads.
+    /// Runs blocking engine work off the shared runtime's workers.
     async fn blocking<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -185,8 +185,8 @@ impl EmbeddedStore {
         off_runtime(Arc::clone(&self.db), work).await
     }
 
-    /// Runs blocking window work (file reads and writes) off the async
-    /// runtime's threads.
+    /// Runs blocking window work (file reads and writes) off the shared
+    /// runtime's workers.
     async fn on_window<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -196,15 +196,15 @@ impl EmbeddedStore {
     }
 }
 
-/// Runs `work` on `part` (the database or the window) on tokio's blocking
-/// pool.
+/// Runs `work` on `part` (the database or the window) where blocking is
+/// allowed: tokio's blocking pool, or in place on a windower's own thread.
 async fn off_runtime<P, T, F>(part: Arc<P>, work: F) -> Result<T, StoreError>
 where
     P: Send + Sync + 'static,
     T: Send + 'static,
     F: FnOnce(&P) -> Result<T, StoreError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(move || work(&part))
+    causeway_runtime::blocking::off_runtime(move || work(&part))
         .await
         .map_err(|err| engine_error("store task failed", err))?
 }

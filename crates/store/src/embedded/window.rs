@@ -28,7 +28,7 @@ impl WindowStore for EmbeddedStore {
         if events.is_empty() {
             return Ok(());
         }
-        // The events go to the blocking pool shared, not copied; no event
+        // The events go to the writing thread shared, not copied; no event
         // is decoded or encoded on the way to its segment.
         self.on_window(move |window| window.put_events(&events, expires_at_unix_ns))
             .await

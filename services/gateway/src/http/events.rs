@@ -14,7 +14,7 @@ use super::body::{media_type, read_body, require_json};
 use super::{ROUTE_OTLP_TRACES, ROUTE_SDK_BATCH, answer, tenant_of};
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
-use crate::ingest::{Format, accept_events, decode_off_runtime};
+use crate::ingest::{Format, accept_events, decode_request};
 use crate::state::GatewayState;
 
 /// `POST /api/v1/ingest/batch`: 200 `{"accepted": N}`.
@@ -28,7 +28,7 @@ async fn sdk_batch_inner(state: &GatewayState, headers: &HeaderMap, body: Body) 
     state.window_has_room()?;
     let body = read_body(state, headers, body).await?;
     let (bytes, tenant_id) = (body.bytes, tenant.id.clone());
-    let (_envelope, events) = decode_off_runtime(&body.ticket, move || {
+    let (_envelope, events) = decode_request(&body.ticket, bytes.len(), move || {
         causeway_model::decode_sdk_events(&bytes, &tenant_id, now_unix_ns())
     })
     .await?;
@@ -54,7 +54,7 @@ async fn otlp_traces_inner(state: &GatewayState, headers: &HeaderMap, body: Body
     state.window_has_room()?;
     let body = read_body(state, headers, body).await?;
     let (bytes, tenant_id) = (body.bytes, tenant.id.clone());
-    let events = decode_off_runtime(&body.ticket, move || match format {
+    let events = decode_request(&body.ticket, bytes.len(), move || match format {
         Format::OtlpHttpJson => causeway_model::decode_otlp_json(&bytes, &tenant_id, now_unix_ns())
             .map(|events| EventBatch::from_events(&tenant_id, &events)),
         _ => causeway_model::decode_otlp_protobuf_events(&bytes, &tenant_id, now_unix_ns()),
