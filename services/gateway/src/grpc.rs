@@ -1,17 +1,17 @@
 //! The gRPC side: `causeway.v1.IngestService/Ingest`, OTLP
-//! `TraceService/Export` and `grpc.health.v1.Health`, on one port. The two
-//! ingest services sit behind [`guard`]: the key is checked and the call
-//! admitted before tonic decodes a byte of it. Health is open.
+//! `TraceService/Export` ([`otlp_export`]) and `grpc.health.v1.Health`, on
+//! one port. The two ingest services sit behind [`guard`]: the key is
+//! checked and the call admitted before tonic decodes a byte of it. Health
+//! is open.
 
 mod guard;
+mod otlp_export;
 
 use std::sync::Arc;
 
 use causeway_model::proto::v1::ingest_service_server::{IngestService, IngestServiceServer};
 use causeway_model::proto::v1::{IngestRequest, IngestResponse};
 use causeway_runtime::tenants::Tenant;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use prost::Message;
 use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
@@ -20,6 +20,7 @@ use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::HealthService;
 
 use self::guard::{Authenticated, Guarded};
+use self::otlp_export::OtlpExport;
 use crate::admission::Ticket;
 use crate::clock::now_unix_ns;
 use crate::error::IngestError;
@@ -34,9 +35,7 @@ pub fn grpc_router(state: GatewayState) -> Routes {
     let ingest = IngestServiceServer::new(GrpcIngest { state: state.clone() })
         .max_decoding_message_size(max_message)
         .accept_compressed(CompressionEncoding::Gzip);
-    let otlp = TraceServiceServer::new(GrpcIngest { state: state.clone() })
-        .max_decoding_message_size(max_message)
-        .accept_compressed(CompressionEncoding::Gzip);
+    let otlp = OtlpExport::new(state.clone());
     Routes::new(Guarded::new(ingest, state.clone(), ROUTE_GRPC_INGEST))
         .add_service(Guarded::new(otlp, state, ROUTE_GRPC_OTLP))
         .add_service(health)
@@ -100,28 +99,5 @@ impl IngestService for GrpcIngest {
             })
         };
         finish(ROUTE_GRPC_INGEST, outcome.await)
-    }
-}
-
-#[tonic::async_trait]
-impl TraceService for GrpcIngest {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let outcome = async {
-            let (tenant, ticket) = admitted(&request)?;
-            let export = request.into_inner();
-            let len = hold_decoded(&ticket, &export)?;
-            let tenant_id = tenant.id.clone();
-            let events = decode_request(&ticket, len, move || {
-                causeway_model::events_from_otlp(export, &tenant_id, now_unix_ns())
-            })
-            .await?;
-            accept_events(&self.state, &tenant, event_refs(&events), Format::OtlpGrpc).await?;
-            // All or nothing: `partial_success` is never set.
-            Ok(ExportTraceServiceResponse::default())
-        };
-        finish(ROUTE_GRPC_OTLP, outcome.await)
     }
 }

@@ -94,18 +94,31 @@ async fn unauthenticated_garbage_is_refused_before_it_is_decoded() {
                 );
             }
         }
-        // With the key the same bytes reach the decoder, which refuses them.
+        // With the key the same bytes reach the decoder, which refuses them
+        // (the export's own decoder names what is wrong, as over HTTP).
         let status = raw_call(&gateway, path, Some(ACME_KEY), garbage.clone()).await;
         assert!(
             !matches!(status.code(), Code::Unauthenticated | Code::Ok),
             "{path}: {status:?}"
         );
+        if path == EXPORT {
+            assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        }
         let status = raw_call(&gateway, path, Some(ACME_KEY), huge.clone()).await;
         assert!(
             !matches!(status.code(), Code::Unauthenticated | Code::Ok),
             "{path}: {status:?}"
         );
     }
+    // A method the export service does not have is named, not served.
+    let status = raw_call(
+        &gateway,
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Import",
+        Some(ACME_KEY),
+        garbage.clone(),
+    )
+    .await;
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
     // Health stays open.
     let channel = tonic::transport::Endpoint::from_shared(gateway.grpc.clone())
         .unwrap()

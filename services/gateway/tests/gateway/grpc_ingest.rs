@@ -7,6 +7,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
 use tonic::Code;
+use tonic::codec::CompressionEncoding;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -142,5 +143,44 @@ async fn otlp_export_is_accepted_and_health_serves() {
             .into_inner();
         assert_eq!(answer.status(), ServingStatus::Serving, "{service:?}");
     }
+    gateway.stop().await;
+}
+
+/// The export is read in place from tonic's buffer, inflated when the
+/// exporter compressed it; what is wrong with it is named as over HTTP.
+#[tokio::test]
+async fn otlp_export_reads_gzip_and_names_what_it_refuses() {
+    let gateway = Gateway::start().await;
+    let mut client = TraceServiceClient::connect(gateway.grpc.clone())
+        .await
+        .unwrap()
+        .send_compressed(CompressionEncoding::Gzip);
+    let request = ExportTraceServiceRequest::decode(OTLP_PB).unwrap();
+    client.export(with_key(request.clone(), ACME_KEY)).await.unwrap();
+    let expected = causeway_model::events_from_otlp(request.clone(), "acme", u64::MAX).unwrap();
+    let published: Vec<_> = gateway
+        .published_events()
+        .await
+        .into_iter()
+        .flat_map(|(_, e)| e)
+        .collect();
+    assert_eq!(published.len(), expected.len());
+    assert!(expected.iter().all(|event| published.contains(event)));
+
+    let records = gateway.published_events().await.len();
+    let mut nameless = request;
+    for spans in &mut nameless.resource_spans {
+        if let Some(resource) = &mut spans.resource {
+            resource.attributes.retain(|attribute| attribute.key != "service.name");
+        }
+    }
+    let status = client.export(with_key(nameless, ACME_KEY)).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("service.name"), "names the field: {status:?}");
+    assert_eq!(
+        gateway.published_events().await.len(),
+        records,
+        "nothing of the refused export published"
+    );
     gateway.stop().await;
 }
