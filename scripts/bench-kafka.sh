@@ -48,7 +48,7 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 w0=$(ticks $windower)
 t0=$(date +%s.%N)
 "$BIN" loadgen --api-key $KEY --protocol "$PROTOCOL" --target "$http" --ces "$CES" --batch 500 \
-  --concurrency "$CONCURRENCY" --max --report-server-cpu $gateway 2>&1 | grep -E 'CE/s over|µs CPU|rejected'
+  --concurrency "$CONCURRENCY" --max --report-server-cpu $gateway 2>&1 | grep -E 'CE/s over|µs CPU|by thread|rejected'
 accepted=$(counter "$gateway_admin" causeway_gateway_events_accepted_total)
 until [ "$(counter "$windower_admin" causeway_windower_events_written_total)" = "$accepted" ]; do sleep 0.5; done
 t1=$(date +%s.%N)

@@ -9,10 +9,6 @@
 //! Whatever it accepts, `serde_json` accepts with the same values:
 //! `fast_pass_tests` compares the two on thousands of variants.
 
-use std::borrow::Cow;
-
-use crate::typed_json::Str;
-
 /// Nesting a skipped value may have; deeper gives up (serde_json's own
 /// limit is 128).
 const MAX_DEPTH: u32 = 64;
@@ -246,9 +242,9 @@ impl<'a, T: Scan<'a>> Scan<'a> for Option<T> {
     }
 }
 
-impl<'a> Scan<'a> for Str<'a> {
+impl<'a> Scan<'a> for &'a str {
     fn scan(scanner: &mut Scanner<'a>) -> Option<Self> {
-        scanner.string().map(|text| Str(Cow::Borrowed(text)))
+        scanner.string()
     }
 }
 
@@ -411,14 +407,14 @@ mod tests {
     }
 
     #[test]
-    fn strings_are_borrowed_unless_escaped() {
-        assert_eq!(
-            from_body::<Str<'_>>(b"\"caf\xc3\xa9 /{id}\"").map(|s| s.0),
-            Some(Cow::Borrowed("café /{id}"))
-        );
-        assert!(from_body::<Str<'_>>(br#""a\nb""#).is_none());
-        assert!(from_body::<Str<'_>>(b"\"a\tb\"").is_none());
-        assert!(from_body::<Str<'_>>(b"\"\xff\"").is_none());
-        assert_eq!(from_body::<Option<Str<'_>>>(b"null").map(|s| s.is_none()), Some(true));
+    fn strings_are_borrowed_and_escapes_give_up() {
+        let body = b"\"caf\xc3\xa9 /{id}\"";
+        let text = from_body::<&str>(body).unwrap_or_default();
+        assert_eq!(text, "café /{id}");
+        assert_eq!(text.as_ptr(), body[1..].as_ptr(), "borrowed from the body");
+        assert!(from_body::<&str>(br#""a\nb""#).is_none());
+        assert!(from_body::<&str>(b"\"a\tb\"").is_none());
+        assert!(from_body::<&str>(b"\"\xff\"").is_none());
+        assert_eq!(from_body::<Option<&str>>(b"null").map(|s| s.is_none()), Some(true));
     }
 }

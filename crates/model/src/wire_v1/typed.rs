@@ -14,23 +14,22 @@ use crate::ids::{CeId, TraceId};
 use crate::json_scan::{self, Scan, Scanner, StrChecked, StrIfString, optional_members};
 use crate::kind::Kind;
 use crate::limits::{MAX_ENVELOPE_FIELD_LEN, MAX_ENVIRONMENT_LEN, MAX_EVENTS_PER_BATCH, MAX_SERVICE_LEN};
-use crate::typed_json::Str;
 use crate::validate::check_text;
 
 optional_members!(Batch {
-    schema_version: Str<'a>,
-    workspace_id: Str<'a>,
-    service_id: Str<'a>,
-    environment: Str<'a>,
+    schema_version: &'a str,
+    workspace_id: &'a str,
+    service_id: &'a str,
+    environment: &'a str,
     flushed_at: u64,
-    capture_mode: Str<'a>,
+    capture_mode: &'a str,
     sdk_telemetry: Telemetry<'a>,
     events: MappedEvents,
 });
 
 optional_members!(Telemetry {
-    sdk_version: Str<'a>,
-    sdk_language: Str<'a>,
+    sdk_version: &'a str,
+    sdk_language: &'a str,
     dropped_ce_count: u64,
 });
 
@@ -39,12 +38,12 @@ optional_members!(
     /// `ring_buffer_seq` are read only to be type-checked.
     #[allow(dead_code)]
     Event {
-        ce_id: Str<'a>,
-        trace_id: Str<'a>,
-        parent_ce_id: Str<'a>,
-        service_id: Str<'a>,
-        kind: Str<'a>,
-        event_type: Str<'a>,
+        ce_id: &'a str,
+        trace_id: &'a str,
+        parent_ce_id: &'a str,
+        service_id: &'a str,
+        kind: &'a str,
+        event_type: &'a str,
         status: u64,
         wall_ts_ns: u64,
         duration_ns: u64,
@@ -58,16 +57,16 @@ optional_members!(
 );
 
 optional_members!(Detail {
-    method: Str<'a>,
-    route_template: Str<'a>,
-    route_key: Str<'a>,
+    method: &'a str,
+    route_template: &'a str,
+    route_key: &'a str,
     downstream: Downstream<'a>,
 });
 
 optional_members!(Downstream {
-    operation_name: Str<'a>,
-    service: Str<'a>,
-    edge_key: Str<'a>,
+    operation_name: &'a str,
+    service: &'a str,
+    edge_key: &'a str,
 });
 
 optional_members!(
@@ -75,12 +74,12 @@ optional_members!(
     EventAttrs { operation: StrIfString<'a> }
 );
 
-fn text<'s>(field: &'s Option<Str<'_>>) -> Option<&'s str> {
-    field.as_ref().map(|text| &*text.0)
+fn text<'a>(field: &Option<&'a str>) -> Option<&'a str> {
+    *field
 }
 
 /// An envelope string within its limit, owned for the envelope.
-fn envelope_text(field: &Option<Str<'_>>, max: usize) -> Option<Option<String>> {
+fn envelope_text(field: &Option<&str>, max: usize) -> Option<Option<String>> {
     match text(field) {
         None => Some(None),
         Some(value) => check_text("", value, max, false).ok().map(|()| Some(value.to_owned())),
