@@ -45,13 +45,16 @@ pub fn on_own_thread() -> bool {
 /// Runs the future `make` builds on a new thread named `name`, on a
 /// single-threaded runtime of its own, and waits for its output. Tasks it
 /// spawns run on that thread too; [`off_runtime`] there runs in place.
+/// Like a spawned task, the work is dropped at its next await when the
+/// caller stops waiting (its runtime shut down under it): a thread left
+/// running would keep whatever it holds open (the bus, the store).
 pub async fn run_on_own_thread<T, F, Fut>(name: &str, make: F) -> Result<T, BlockingTaskFailed>
 where
     T: Send + 'static,
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = T>,
 {
-    let (done, output) = tokio::sync::oneshot::channel();
+    let (mut done, output) = tokio::sync::oneshot::channel();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,7 +63,15 @@ where
         .name(name.to_owned())
         .spawn(move || {
             OWN_THREAD.with(|own| own.set(true));
-            let _ = done.send(runtime.block_on(make()));
+            runtime.block_on(async move {
+                let work = make();
+                tokio::pin!(work);
+                let output = tokio::select! {
+                    output = &mut work => output,
+                    () = done.closed() => return,
+                };
+                let _ = done.send(output);
+            });
         })
         .map_err(|err| BlockingTaskFailed(format!("starting the {name} thread: {err}")))?;
     output
@@ -91,6 +102,28 @@ mod tests {
         assert_eq!(loop_thread, work_thread, "on its own thread, work runs in place");
         assert_ne!(loop_thread, here);
         assert!(flagged);
+    }
+
+    #[tokio::test]
+    async fn work_whose_caller_went_away_is_dropped_and_its_thread_ends() {
+        let held = std::sync::Arc::new(());
+        let in_work = std::sync::Arc::clone(&held);
+        let waiting = run_on_own_thread("test-abandon", move || async move {
+            let _held = in_work;
+            std::future::pending::<()>().await;
+        });
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(100), waiting)
+                .await
+                .is_err(),
+            "the work never ends by itself"
+        );
+        // The caller stopped waiting: the work is dropped, with what it held.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::sync::Arc::strong_count(&held) > 1 {
+            assert!(std::time::Instant::now() < deadline, "the abandoned work still runs");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     #[tokio::test]

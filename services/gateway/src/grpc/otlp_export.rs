@@ -6,8 +6,6 @@
 //! attribute of every span (BENCHMARKS.md, "OTLP over gRPC read in place").
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::http::{Request, Response};
@@ -17,7 +15,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::SERV
 use prost::Message;
 use tonic::body::Body;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::codegen::Service;
+use tonic::codegen::{BoxFuture, Service};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Status};
 
@@ -45,12 +43,10 @@ impl NamedService for OtlpExport {
     const NAME: &'static str = SERVICE_NAME;
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
 impl Service<Request<Body>> for OtlpExport {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
+    type Future = BoxFuture<Response<Body>, Infallible>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -85,7 +81,7 @@ struct Export {
 
 impl UnaryService<Bytes> for Export {
     type Response = ExportTraceServiceResponse;
-    type Future = BoxFuture<Result<tonic::Response<ExportTraceServiceResponse>, Status>>;
+    type Future = BoxFuture<tonic::Response<ExportTraceServiceResponse>, Status>;
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let state = self.state.clone();

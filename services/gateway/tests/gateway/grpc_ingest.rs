@@ -102,6 +102,20 @@ async fn grpc_ingest_is_accepted_under_the_key_tenant() {
     gateway.stop().await;
 }
 
+/// Everything published is the export's spans as the model maps them for
+/// tenant `acme`, each once.
+async fn assert_published_as_mapped(gateway: &Gateway, request: ExportTraceServiceRequest) {
+    let expected = causeway_model::events_from_otlp(request, "acme", u64::MAX).unwrap();
+    let published: Vec<_> = gateway
+        .published_events()
+        .await
+        .into_iter()
+        .flat_map(|(_, e)| e)
+        .collect();
+    assert_eq!(published.len(), expected.len());
+    assert!(expected.iter().all(|event| published.contains(event)));
+}
+
 #[tokio::test]
 async fn otlp_export_is_accepted_and_health_serves() {
     let gateway = Gateway::start().await;
@@ -113,15 +127,7 @@ async fn otlp_export_is_accepted_and_health_serves() {
         .unwrap()
         .into_inner();
     assert!(response.partial_success.is_none());
-    let expected = causeway_model::events_from_otlp(request, "acme", u64::MAX).unwrap();
-    let published: Vec<_> = gateway
-        .published_events()
-        .await
-        .into_iter()
-        .flat_map(|(_, e)| e)
-        .collect();
-    assert_eq!(published.len(), expected.len());
-    assert!(expected.iter().all(|event| published.contains(event)));
+    assert_published_as_mapped(&gateway, request).await;
 
     let channel = tonic::transport::Endpoint::from_shared(gateway.grpc.clone())
         .unwrap()
@@ -157,15 +163,7 @@ async fn otlp_export_reads_gzip_and_names_what_it_refuses() {
         .send_compressed(CompressionEncoding::Gzip);
     let request = ExportTraceServiceRequest::decode(OTLP_PB).unwrap();
     client.export(with_key(request.clone(), ACME_KEY)).await.unwrap();
-    let expected = causeway_model::events_from_otlp(request.clone(), "acme", u64::MAX).unwrap();
-    let published: Vec<_> = gateway
-        .published_events()
-        .await
-        .into_iter()
-        .flat_map(|(_, e)| e)
-        .collect();
-    assert_eq!(published.len(), expected.len());
-    assert!(expected.iter().all(|event| published.contains(event)));
+    assert_published_as_mapped(&gateway, request.clone()).await;
 
     let records = gateway.published_events().await.len();
     let mut nameless = request;
