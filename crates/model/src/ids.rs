@@ -68,15 +68,16 @@ const UUID_HEX_AT: [usize; 32] = {
     at
 };
 
-/// The 16 bytes of 32 hex digits, digit `i` at `digits[at[i]]`. Every
-/// digit is looked up and the errors gathered in one flag, so the loop has
-/// no early exit: ids are parsed two or three times per event.
-fn hex16<const N: usize>(digits: &[u8; N], at: impl Fn(usize) -> usize) -> Result<[u8; 16], IdParseError> {
+/// The 16 bytes of a hyphenated UUID's digits (hyphens checked by the
+/// caller). Every digit is looked up and the errors gathered in one flag,
+/// so the loop has no early exit: SDK ids are parsed two or three times
+/// per event, in this form.
+fn hyphenated_hex(text: &[u8; 36]) -> Result<[u8; 16], IdParseError> {
     let mut out = [0u8; 16];
     let mut bad = 0;
     for (i, byte) in out.iter_mut().enumerate() {
-        let high = HEX_VALUE[usize::from(digits[at(2 * i)])];
-        let low = HEX_VALUE[usize::from(digits[at(2 * i + 1)])];
+        let high = HEX_VALUE[usize::from(text[UUID_HEX_AT[2 * i]])];
+        let low = HEX_VALUE[usize::from(text[UUID_HEX_AT[2 * i + 1]])];
         bad |= high | low;
         *byte = (high << 4) | (low & 0x0f);
     }
@@ -92,9 +93,11 @@ fn parse_uuid_text(text: &str) -> Result<[u8; 16], IdParseError> {
         if [8, 13, 18, 23].iter().any(|&pos| hyphenated[pos] != b'-') {
             return Err(IdParseError::BadHex);
         }
-        hex16(hyphenated, |digit| UUID_HEX_AT[digit])?
-    } else if let Ok(plain) = <&[u8; 32]>::try_from(bytes) {
-        hex16(plain, |digit| digit)?
+        hyphenated_hex(hyphenated)?
+    } else if bytes.len() == 32 {
+        let mut plain = [0u8; 16];
+        decode_hex_into(bytes, &mut plain)?;
+        plain
     } else {
         return Err(IdParseError::BadLength { len: bytes.len() });
     };

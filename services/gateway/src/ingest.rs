@@ -40,10 +40,10 @@ impl Format {
 }
 
 /// Input up to this size is decoded in place on the runtime worker: about
-/// 800 SDK events (decoded at ~370 MB/s) or as many bytes of OTLP spans,
-/// well under a millisecond. Handing a batch that small to the blocking
-/// pool and waking its request back cost more CPU than it saves
-/// (BENCHMARKS.md, "One thread for the windower").
+/// 800 SDK events (decoded at ~370 MB/s, ~0.35 ms), or under a millisecond
+/// of OTLP protobuf even for the smallest spans (~165 MB/s). Handing a
+/// batch that small to the blocking pool and waking its request back cost
+/// more CPU than it saves (BENCHMARKS.md, "One thread for the windower").
 const DECODE_IN_PLACE_MAX_BYTES: usize = 128 * 1024;
 
 /// Decodes a request's `input_bytes` of input: in place when small, and

@@ -105,7 +105,10 @@ pub async fn when_idle(pid: u32) -> anyhow::Result<Sample> {
         quiet = if now - last <= IDLE_TICKS { quiet + 1 } else { 0 };
         last = now;
     }
-    sample(pid)
+    Ok(Sample {
+        total: last,
+        by_thread: ticks_by_thread(pid)?,
+    })
 }
 
 pub fn report(
