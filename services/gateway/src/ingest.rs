@@ -119,12 +119,10 @@ async fn check_quota(state: &GatewayState, tenant: &Tenant, month: u32, count: u
         return Ok(());
     }
     let used = state
-        .deps()
-        .topology
-        .usage(&tenant.id, month)
+        .usage()
+        .used(state.deps().topology.as_ref(), &tenant.id, month)
         .await
         .map_err(|err| store_error(state, err))?;
-    let used = used.saturating_add(state.usage().pending(&tenant.id, month));
     if used.saturating_add(count as u64) <= limit {
         return Ok(());
     }

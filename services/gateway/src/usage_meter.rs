@@ -11,58 +11,143 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use causeway_store::TopologyStore;
+use causeway_store::{StoreError, TopologyStore};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics;
 
+type Key = (String, u32);
+
+/// How often a quota check reads the store again when a flush's write
+/// overlapped its read, before it settles for the count that may hold
+/// those events twice.
+const SETTLED_READ_ATTEMPTS: usize = 3;
+
 #[derive(Debug, Default)]
 pub struct UsageMeter {
-    pending: Mutex<BTreeMap<(String, u32), u64>>,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    /// Accepted, not yet handed to a flush.
+    pending: BTreeMap<Key, u64>,
+    /// Handed to a flush whose store write has not returned: the store may
+    /// or may not hold them yet.
+    in_flight: BTreeMap<Key, u64>,
+    /// Store writes begun and returned; equal when none is under way.
+    writes_started: u64,
+    writes_finished: u64,
+}
+
+/// What the meter holds for one tenant and month at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unwritten {
+    count: u64,
+    writes_started: u64,
+    writes_finished: u64,
+}
+
+impl Counts {
+    fn unwritten(&self, key: &Key) -> Unwritten {
+        let held = |map: &BTreeMap<Key, u64>| map.get(key).copied().unwrap_or_default();
+        Unwritten {
+            count: held(&self.pending).saturating_add(held(&self.in_flight)),
+            writes_started: self.writes_started,
+            writes_finished: self.writes_finished,
+        }
+    }
+}
+
+fn add_to(map: &mut BTreeMap<Key, u64>, key: Key, count: u64) {
+    let entry = map.entry(key).or_default();
+    *entry = entry.saturating_add(count);
 }
 
 impl UsageMeter {
-    fn pending_counts(&self) -> MutexGuard<'_, BTreeMap<(String, u32), u64>> {
-        // Every change is a single insert or take: a panic elsewhere leaves
-        // the counts whole.
-        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        // Every change under the lock is whole before it is released: a
+        // panic elsewhere leaves the counts consistent.
+        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn add(&self, tenant_id: &str, month: u32, count: u64) {
-        let mut pending = self.pending_counts();
-        let key = (tenant_id.to_owned(), month);
-        let entry = pending.entry(key).or_default();
-        *entry = entry.saturating_add(count);
+        add_to(&mut self.counts().pending, (tenant_id.to_owned(), month), count);
     }
 
-    /// Counts accepted but not yet in the store.
+    /// Counts accepted but not yet known to be in the store.
+    #[cfg(test)]
     pub fn pending(&self, tenant_id: &str, month: u32) -> u64 {
-        self.pending_counts()
-            .get(&(tenant_id.to_owned(), month))
-            .copied()
-            .unwrap_or_default()
+        self.counts().unwritten(&(tenant_id.to_owned(), month)).count
+    }
+
+    /// The tenant's usage this month as the quota sees it: the store's
+    /// count plus what this gateway holds unwritten. Never low: an event is
+    /// pending, in a flush, or in the store, and the meter is read before
+    /// the store. It is exact when no flush's write overlapped the store
+    /// read; otherwise the read is retried, and after
+    /// [`SETTLED_READ_ATTEMPTS`] the count may hold the overlapping write's
+    /// events twice (refusing early for that moment, never letting a tenant
+    /// over its quota).
+    pub async fn used(&self, store: &dyn TopologyStore, tenant_id: &str, month: u32) -> Result<u64, StoreError> {
+        let key = (tenant_id.to_owned(), month);
+        let mut used = 0;
+        for _ in 0..SETTLED_READ_ATTEMPTS {
+            let before = self.counts().unwritten(&key);
+            let stored = store.usage(tenant_id, month).await?;
+            used = stored.saturating_add(before.count);
+            let after = self.counts().unwritten(&key);
+            let no_write_overlapped = before.writes_started == before.writes_finished
+                && after.writes_started == before.writes_started
+                && after.writes_finished == before.writes_finished;
+            if no_write_overlapped {
+                break;
+            }
+        }
+        Ok(used)
     }
 
     /// Writes every pending count to the store; a count the store refuses
-    /// stays pending for the next flush. Returns how many writes failed.
+    /// goes back to pending for the next flush. Returns how many writes
+    /// failed. Until a write returns, its count stays visible to
+    /// [`UsageMeter::used`] as in flight, so a quota check during a flush
+    /// does not lose it.
     pub async fn flush(&self, store: &dyn TopologyStore) -> usize {
-        let taken = std::mem::take(&mut *self.pending_counts());
+        let taken = {
+            let mut counts = self.counts();
+            let taken = std::mem::take(&mut counts.pending);
+            for (key, count) in &taken {
+                add_to(&mut counts.in_flight, key.clone(), *count);
+            }
+            taken
+        };
         let mut failed = 0;
-        for ((tenant_id, month), count) in taken {
-            if let Err(err) = store.add_usage(&tenant_id, month, count).await {
+        for (key, count) in taken {
+            self.counts().writes_started += 1;
+            let written = store.add_usage(&key.0, key.1, count).await;
+            let mut counts = self.counts();
+            counts.writes_finished += 1;
+            if let Some(held) = counts.in_flight.get_mut(&key) {
+                *held = held.saturating_sub(count);
+                if *held == 0 {
+                    counts.in_flight.remove(&key);
+                }
+            }
+            if let Err(err) = written {
                 failed += 1;
                 metrics::record_usage_write_failure();
-                tracing::warn!(tenant = %tenant_id, events = count, error = %err, "usage not metered yet; kept for the next flush");
-                self.add(&tenant_id, month, count);
+                tracing::warn!(tenant = %key.0, events = count, error = %err, "usage not metered yet; kept for the next flush");
+                add_to(&mut counts.pending, key, count);
             }
         }
         failed
     }
 
-    /// Flushes every `interval` until `stop`; the caller flushes once more
-    /// after the servers have answered their last request.
+    /// Flushes every `interval` until `stop`, the first time one interval
+    /// after the start; the caller flushes once more after the servers
+    /// have answered their last request.
     pub async fn flush_every(&self, store: &dyn TopologyStore, interval: Duration, stop: CancellationToken) {
-        let mut ticker = tokio::time::interval(interval);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -78,10 +163,12 @@ impl UsageMeter {
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use async_trait::async_trait;
-    use causeway_store::{EdgeDelta, EmbeddedStore, StoreError, TopologyRange};
+    use causeway_store::{EdgeDelta, EmbeddedStore, TopologyRange};
+    use tokio::sync::Notify;
 
     use super::*;
 
@@ -107,15 +194,35 @@ mod tests {
         assert_eq!(store.usage("acme", 202612).await.unwrap(), 9, "each count written once");
     }
 
-    /// A store that refuses usage writes while `down`.
+    /// A store that refuses usage writes while `down`, and with `gated`
+    /// holds each usage write until released.
     struct Flaky {
         inner: EmbeddedStore,
         down: AtomicBool,
+        gated: bool,
+        write_begun: Notify,
+        release_write: Notify,
+    }
+
+    impl Flaky {
+        async fn open(dir: &std::path::Path, down: bool, gated: bool) -> Self {
+            Self {
+                inner: EmbeddedStore::open(dir).await.unwrap(),
+                down: AtomicBool::new(down),
+                gated,
+                write_begun: Notify::new(),
+                release_write: Notify::new(),
+            }
+        }
     }
 
     #[async_trait]
     impl TopologyStore for Flaky {
         async fn add_usage(&self, tenant_id: &str, month: u32, count: u64) -> Result<u64, StoreError> {
+            if self.gated {
+                self.write_begun.notify_one();
+                self.release_write.notified().await;
+            }
             if self.down.load(Ordering::SeqCst) {
                 return Err(StoreError::Unavailable("down".to_owned()));
             }
@@ -144,10 +251,7 @@ mod tests {
     #[tokio::test]
     async fn a_refused_write_keeps_its_count_for_the_next_flush() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Flaky {
-            inner: EmbeddedStore::open(dir.path()).await.unwrap(),
-            down: AtomicBool::new(true),
-        };
+        let store = Flaky::open(dir.path(), true, false).await;
         let meter = UsageMeter::default();
         meter.add("acme", 202612, 5);
         assert_eq!(meter.flush(&store).await, 1);
@@ -156,5 +260,32 @@ mod tests {
         store.down.store(false, Ordering::SeqCst);
         assert_eq!(meter.flush(&store).await, 0);
         assert_eq!(store.usage("acme", 202612).await.unwrap(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_count_being_written_still_holds_the_quota() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Flaky::open(dir.path(), false, true).await);
+        let meter = Arc::new(UsageMeter::default());
+        meter.add("acme", 202612, 5);
+        let flush = tokio::spawn({
+            let (meter, store) = (meter.clone(), store.clone());
+            async move { meter.flush(store.as_ref()).await }
+        });
+        store.write_begun.notified().await;
+        assert_eq!(
+            meter.used(store.as_ref(), "acme", 202612).await.unwrap(),
+            5,
+            "taken from pending, not yet in the store: counted once"
+        );
+        store.release_write.notify_one();
+        assert_eq!(flush.await.unwrap(), 0);
+        assert_eq!(meter.pending("acme", 202612), 0);
+        assert_eq!(store.usage("acme", 202612).await.unwrap(), 5);
+        assert_eq!(
+            meter.used(store.as_ref(), "acme", 202612).await.unwrap(),
+            5,
+            "written: counted once"
+        );
     }
 }
