@@ -43,6 +43,8 @@ pub struct SwitchableBus {
     pub full: AtomicBool,
     /// Milliseconds each publish waits first (a slow broker).
     pub delay_ms: AtomicU64,
+    /// Publishes begun, so a test can act while one is under way.
+    pub publishes_begun: AtomicU64,
 }
 
 #[async_trait]
@@ -51,6 +53,7 @@ impl Bus for SwitchableBus {
         self.inner.ensure_topics(topics).await
     }
     async fn publish(&self, topic: &str, records: Vec<Record>) -> Result<(), BusError> {
+        self.publishes_begun.fetch_add(1, Ordering::SeqCst);
         let delay = self.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -176,6 +179,7 @@ impl Gateway {
             inner,
             full: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
+            publishes_begun: AtomicU64::new(0),
         });
         let registry = TenantRegistry::new(
             &[

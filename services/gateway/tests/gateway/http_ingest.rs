@@ -204,12 +204,22 @@ async fn service_notice_is_published_for_the_artifact() {
 async fn shutdown_finishes_requests_in_flight() {
     let gateway = Gateway::start().await;
     gateway.bus.delay_ms.store(600, std::sync::atomic::Ordering::SeqCst);
+    let begun_before = gateway.bus.publishes_begun.load(std::sync::atomic::Ordering::SeqCst);
     let request = gateway
         .post("/api/v1/ingest/batch", Some(ACME_KEY))
         .json(&sdk_batch(vec![sdk_event(&uuid(), &uuid(), "checkout")]))
         .send();
     let in_flight = tokio::spawn(request);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Shut down once the request is being published, however slow the
+    // machine was to send it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while gateway.bus.publishes_begun.load(std::sync::atomic::Ordering::SeqCst) == begun_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never reached the bus"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     gateway.begin_shutdown();
     let response = in_flight.await.unwrap().unwrap();
     assert_eq!(response.status(), 200, "the request in flight at shutdown is answered");
