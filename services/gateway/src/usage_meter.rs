@@ -41,7 +41,7 @@ struct Counts {
 }
 
 /// What the meter holds for one tenant and month at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Unwritten {
     count: u64,
     writes_started: u64,
@@ -55,6 +55,50 @@ impl Counts {
             count: held(&self.pending).saturating_add(held(&self.in_flight)),
             writes_started: self.writes_started,
             writes_finished: self.writes_finished,
+        }
+    }
+
+    /// A flush's store write of `count` for `key` returned (or was
+    /// abandoned): the store now holds it or never will.
+    fn write_returned(&mut self, key: &Key, count: u64) {
+        self.writes_finished += 1;
+        self.leave_in_flight(key, count);
+    }
+
+    fn leave_in_flight(&mut self, key: &Key, count: u64) {
+        if let Some(held) = self.in_flight.get_mut(key) {
+            *held = held.saturating_sub(count);
+            if *held == 0 {
+                self.in_flight.remove(key);
+            }
+        }
+    }
+}
+
+/// A flush under way. Dropped before it finished, it leaves the counts
+/// true: what it had not begun goes back to pending; the write it was
+/// waiting on may or may not have landed, so its count leaves the meter
+/// (usage may then read low by it, as after a crash, never high).
+struct Flushing<'m> {
+    meter: &'m UsageMeter,
+    /// In reverse order, the next at the end.
+    not_begun: Vec<(Key, u64)>,
+    writing: Option<(Key, u64)>,
+}
+
+impl Drop for Flushing<'_> {
+    fn drop(&mut self) {
+        if self.not_begun.is_empty() && self.writing.is_none() {
+            return;
+        }
+        let mut counts = self.meter.counts();
+        if let Some((key, count)) = self.writing.take() {
+            tracing::warn!(tenant = %key.0, events = count, "usage flush abandoned mid-write; this count may not be metered");
+            counts.write_returned(&key, count);
+        }
+        for (key, count) in self.not_begun.drain(..) {
+            counts.leave_in_flight(&key, count);
+            add_to(&mut counts.pending, key, count);
         }
     }
 }
@@ -111,28 +155,29 @@ impl UsageMeter {
     /// goes back to pending for the next flush. Returns how many writes
     /// failed. Until a write returns, its count stays visible to
     /// [`UsageMeter::used`] as in flight, so a quota check during a flush
-    /// does not lose it.
+    /// does not lose it. A flush dropped part-way (its request gone, or
+    /// shutdown's deadline) puts what it had not begun back to pending.
     pub async fn flush(&self, store: &dyn TopologyStore) -> usize {
-        let taken = {
+        let mut flushing = {
             let mut counts = self.counts();
             let taken = std::mem::take(&mut counts.pending);
             for (key, count) in &taken {
                 add_to(&mut counts.in_flight, key.clone(), *count);
             }
-            taken
+            Flushing {
+                meter: self,
+                not_begun: taken.into_iter().rev().collect(),
+                writing: None,
+            }
         };
         let mut failed = 0;
-        for (key, count) in taken {
+        while let Some((key, count)) = flushing.not_begun.pop() {
             self.counts().writes_started += 1;
+            flushing.writing = Some((key.clone(), count));
             let written = store.add_usage(&key.0, key.1, count).await;
+            flushing.writing = None;
             let mut counts = self.counts();
-            counts.writes_finished += 1;
-            if let Some(held) = counts.in_flight.get_mut(&key) {
-                *held = held.saturating_sub(count);
-                if *held == 0 {
-                    counts.in_flight.remove(&key);
-                }
-            }
+            counts.write_returned(&key, count);
             if let Err(err) = written {
                 failed += 1;
                 metrics::record_usage_write_failure();
@@ -199,7 +244,7 @@ mod tests {
     struct Flaky {
         inner: EmbeddedStore,
         down: AtomicBool,
-        gated: bool,
+        gated: AtomicBool,
         write_begun: Notify,
         release_write: Notify,
     }
@@ -209,7 +254,7 @@ mod tests {
             Self {
                 inner: EmbeddedStore::open(dir).await.unwrap(),
                 down: AtomicBool::new(down),
-                gated,
+                gated: AtomicBool::new(gated),
                 write_begun: Notify::new(),
                 release_write: Notify::new(),
             }
@@ -219,7 +264,7 @@ mod tests {
     #[async_trait]
     impl TopologyStore for Flaky {
         async fn add_usage(&self, tenant_id: &str, month: u32, count: u64) -> Result<u64, StoreError> {
-            if self.gated {
+            if self.gated.load(Ordering::SeqCst) {
                 self.write_begun.notify_one();
                 self.release_write.notified().await;
             }
@@ -287,5 +332,32 @@ mod tests {
             5,
             "written: counted once"
         );
+    }
+
+    #[tokio::test]
+    async fn a_flush_dropped_part_way_leaves_the_counts_true() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Flaky::open(dir.path(), false, true).await;
+        let meter = UsageMeter::default();
+        meter.add("acme", 202612, 3);
+        meter.add("globex", 202612, 4);
+        let abandoned = tokio::time::timeout(Duration::from_millis(50), meter.flush(&store)).await;
+        assert!(
+            abandoned.is_err(),
+            "the first write is held, so the flush is dropped mid-write"
+        );
+        assert_eq!(
+            meter.pending("acme", 202612),
+            0,
+            "mid-write: may have landed, never counted twice"
+        );
+        assert_eq!(meter.pending("globex", 202612), 4, "not begun: back to pending");
+        store.gated.store(false, Ordering::SeqCst);
+        assert_eq!(meter.flush(&store).await, 0);
+        assert_eq!(store.usage("globex", 202612).await.unwrap(), 4);
+        assert_eq!(meter.used(&store, "acme", 202612).await.unwrap(), 0);
+        let counts = meter.counts();
+        assert_eq!(counts.writes_started, counts.writes_finished, "no write left under way");
+        assert!(counts.in_flight.is_empty());
     }
 }
