@@ -106,11 +106,14 @@ async fn send_round(gateways: &[&Api], roots: &[EventSpec], round: usize) -> Vec
     acknowledged
 }
 
+/// Events in each batch of [`checkout_batch`]: two fit the quota, three do not.
+const METERED_BATCH_EVENTS: usize = 4;
+
 fn checkout_batch() -> serde_json::Value {
     let now = now_unix_ns();
     let root = EventSpec::root("checkout", 200, now);
     let mut events = vec![root.clone()];
-    events.extend((1..4).map(|_| root.child("checkout", "HTTP_OUT", 200, now)));
+    events.extend((1..METERED_BATCH_EVENTS).map(|_| root.child("checkout", "HTTP_OUT", 200, now)));
     sdk_batch("checkout", &events)
 }
 
@@ -207,7 +210,24 @@ async fn two_gateways_two_windowers_one_assembler_on_a_shared_store() {
         metered_a.post_batch(&checkout_batch()).await.status,
         metered_b.post_batch(&checkout_batch()).await.status,
     ];
-    tokio::time::sleep(Duration::from_millis(10 * USAGE_FLUSH_MS)).await;
+    // Each gateway writes its count within an interval; wait until the
+    // shared store holds both, however slow the machine.
+    let stores = causeway_store::open_stores(&deployment.store)
+        .await
+        .expect("shared store");
+    let month = causeway_gateway::month_of(causeway_gateway::now_unix_ns());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metered = stores.topology.usage("metered", month).await.expect("usage");
+        if metered == 2 * METERED_BATCH_EVENTS as u64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "usage {metered} never reached both gateways' counts"
+        );
+        tokio::time::sleep(Duration::from_millis(USAGE_FLUSH_MS)).await;
+    }
     statuses.push(metered_a.post_batch(&checkout_batch()).await.status);
     statuses.push(metered_b.post_batch(&checkout_batch()).await.status);
     assert!(
