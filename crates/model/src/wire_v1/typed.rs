@@ -74,39 +74,35 @@ optional_members!(
     EventAttrs { operation: StrIfString<'a> }
 );
 
-fn text<'a>(field: &Option<&'a str>) -> Option<&'a str> {
-    *field
-}
-
 /// An envelope string within its limit, owned for the envelope.
-fn envelope_text(field: &Option<&str>, max: usize) -> Option<Option<String>> {
-    match text(field) {
+fn envelope_text(field: Option<&str>, max: usize) -> Option<Option<String>> {
+    match field {
         None => Some(None),
         Some(value) => check_text("", value, max, false).ok().map(|()| Some(value.to_owned())),
     }
 }
 
 fn envelope(batch: &Batch<'_>) -> Option<SdkEnvelope> {
-    let schema_version = text(&batch.schema_version)?;
+    let schema_version = batch.schema_version?;
     if schema_version != SCHEMA_VERSION {
         return None;
     }
     let (sdk_version, sdk_language, dropped_ce_count) = match &batch.sdk_telemetry {
         Some(telemetry) => (
-            envelope_text(&telemetry.sdk_version, MAX_ENVELOPE_FIELD_LEN)?,
-            envelope_text(&telemetry.sdk_language, MAX_ENVELOPE_FIELD_LEN)?,
+            envelope_text(telemetry.sdk_version, MAX_ENVELOPE_FIELD_LEN)?,
+            envelope_text(telemetry.sdk_language, MAX_ENVELOPE_FIELD_LEN)?,
             telemetry.dropped_ce_count,
         ),
         None => (None, None, None),
     };
     Some(SdkEnvelope {
         schema_version: schema_version.to_owned(),
-        workspace_id: envelope_text(&batch.workspace_id, MAX_ENVELOPE_FIELD_LEN)?.unwrap_or_default(),
-        service_id: envelope_text(&batch.service_id, MAX_SERVICE_LEN)?.unwrap_or_default(),
-        environment: envelope_text(&batch.environment, MAX_ENVIRONMENT_LEN)?
+        workspace_id: envelope_text(batch.workspace_id, MAX_ENVELOPE_FIELD_LEN)?.unwrap_or_default(),
+        service_id: envelope_text(batch.service_id, MAX_SERVICE_LEN)?.unwrap_or_default(),
+        environment: envelope_text(batch.environment, MAX_ENVIRONMENT_LEN)?
             .filter(|environment| !environment.trim().is_empty()),
         flushed_at_unix_ns: batch.flushed_at,
-        capture_mode: envelope_text(&batch.capture_mode, MAX_ENVELOPE_FIELD_LEN)?,
+        capture_mode: envelope_text(batch.capture_mode, MAX_ENVELOPE_FIELD_LEN)?,
         sdk_version,
         sdk_language,
         dropped_ce_count,
@@ -117,15 +113,15 @@ fn envelope(batch: &Batch<'_>) -> Option<SdkEnvelope> {
 /// its text copied into `batch`.
 fn operation_of(detail: Option<&Detail<'_>>, attrs: Option<&EventAttrs<'_>>, batch: &mut EventBatch) -> Option<Text> {
     if let Some(detail) = detail {
-        let method = non_empty(text(&detail.method));
-        let route = non_empty(text(&detail.route_template)).or_else(|| non_empty(text(&detail.route_key)));
+        let method = non_empty(detail.method);
+        let route = non_empty(detail.route_template).or_else(|| non_empty(detail.route_key));
         match (method, route) {
             (Some(method), Some(route)) => return Some(batch.push_method_route(method, route)),
             (Some(only), None) | (None, Some(only)) => return Some(batch.push_text(only)),
             (None, None) => {}
         }
         if let Some(downstream) = &detail.downstream
-            && let Some(name) = non_empty(text(&downstream.operation_name))
+            && let Some(name) = non_empty(downstream.operation_name)
         {
             return Some(batch.push_text(name));
         }
@@ -136,10 +132,10 @@ fn operation_of(detail: Option<&Detail<'_>>, attrs: Option<&EventAttrs<'_>>, bat
 /// The precise decoder's peer rule (see `event_map::peer_of`).
 fn peer_of<'a>(detail: Option<&'a Detail<'_>>) -> Option<&'a str> {
     let downstream = detail?.downstream.as_ref()?;
-    if let Some(service) = non_empty(text(&downstream.service)) {
+    if let Some(service) = non_empty(downstream.service) {
         return Some(service);
     }
-    non_empty(text(&downstream.edge_key)).filter(|edge| !matches!(*edge, "unknown" | "local"))
+    non_empty(downstream.edge_key).filter(|edge| !matches!(*edge, "unknown" | "local"))
 }
 
 /// One event mapped into `batch` as soon as it is read, so no list of raw
@@ -148,20 +144,20 @@ fn peer_of<'a>(detail: Option<&'a Detail<'_>>) -> Option<&'a str> {
 /// members may follow `events`. An empty service stands for the
 /// envelope's (a service of the event's own is never empty).
 fn map_event(event: &Event<'_>, batch: &mut EventBatch) -> Option<()> {
-    let ce_id: CeId = text(&event.ce_id)?.parse().ok()?;
-    let trace_id: TraceId = text(&event.trace_id)?.parse().ok()?;
-    let parent_ce_id = match non_empty(text(&event.parent_ce_id)) {
+    let ce_id: CeId = event.ce_id?.parse().ok()?;
+    let trace_id: TraceId = event.trace_id?.parse().ok()?;
+    let parent_ce_id = match non_empty(event.parent_ce_id) {
         Some(parent) => Some(parent.parse::<CeId>().ok()?),
         None => None,
     };
-    let base_kind: Kind = text(&event.kind)?.parse().ok()?;
-    let event_type = text(&event.event_type);
+    let base_kind: Kind = event.kind?.parse().ok()?;
+    let event_type = event.event_type;
     let kind = event_type.and_then(refined_kind).unwrap_or(base_kind);
     let status = status_of(event.status?, event_type)?;
     let duration_ns = event.duration_ns?;
     let start_unix_ns = event.wall_ts_ns?.checked_sub(duration_ns)?;
     let detail = event.detail.as_ref();
-    let service = non_empty(text(&event.service_id)).map_or_else(Text::default, |service| batch.push_text(service));
+    let service = non_empty(event.service_id).map_or_else(Text::default, |service| batch.push_text(service));
     let operation = operation_of(detail, event.event_attrs.as_ref(), batch);
     let peer = peer_of(detail).map(|peer| batch.push_text(peer));
     batch.push(PackedEvent {
