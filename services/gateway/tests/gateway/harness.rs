@@ -256,6 +256,15 @@ impl Gateway {
             .collect()
     }
 
+    /// Every event published, whichever record carried it.
+    pub async fn published_event_list(&self) -> Vec<CausalEvent> {
+        self.published_events()
+            .await
+            .into_iter()
+            .flat_map(|(_, events)| events)
+            .collect()
+    }
+
     pub async fn assert_nothing_published(&self) {
         for topic in [&self.topics.ce, &self.topics.alerts] {
             let records = self.records(topic).await;

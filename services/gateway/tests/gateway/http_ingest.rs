@@ -157,12 +157,7 @@ async fn otlp_http_protobuf_json_and_gzip_are_accepted() {
     assert_eq!(response.status(), 200);
 
     let expected = causeway_model::decode_otlp_protobuf(OTLP_PB, "acme", u64::MAX).unwrap();
-    let published: Vec<_> = gateway
-        .published_events()
-        .await
-        .into_iter()
-        .flat_map(|(_, events)| events)
-        .collect();
+    let published = gateway.published_event_list().await;
     assert_eq!(published.len(), 3 * expected.len(), "three exports of the same spans");
     for event in &expected {
         assert_eq!(published.iter().filter(|p| *p == event).count(), 3, "{event:?}");
