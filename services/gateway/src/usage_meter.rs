@@ -45,7 +45,8 @@ struct Counts {
 struct Unwritten {
     count: u64,
     writes_started: u64,
-    writes_finished: u64,
+    /// A flush's store write had begun and not returned.
+    write_under_way: bool,
 }
 
 impl Counts {
@@ -54,7 +55,7 @@ impl Counts {
         Unwritten {
             count: held(&self.pending).saturating_add(held(&self.in_flight)),
             writes_started: self.writes_started,
-            writes_finished: self.writes_finished,
+            write_under_way: self.writes_started != self.writes_finished,
         }
     }
 
@@ -141,9 +142,9 @@ impl UsageMeter {
             let stored = store.usage(tenant_id, month).await?;
             used = stored.saturating_add(before.count);
             let after = self.counts().unwritten(&key);
-            let no_write_overlapped = before.writes_started == before.writes_finished
-                && after.writes_started == before.writes_started
-                && after.writes_finished == before.writes_finished;
+            // None under way at the first read and none begun since: none
+            // overlapped the store read.
+            let no_write_overlapped = !before.write_under_way && after.writes_started == before.writes_started;
             if no_write_overlapped {
                 break;
             }
