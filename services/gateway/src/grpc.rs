@@ -61,12 +61,10 @@ fn admitted<T>(request: &Request<T>) -> Result<(Arc<Tenant>, Ticket), IngestErro
     }
 }
 
-/// Counts the decoded message at its full size (tonic inflated a
-/// compressed one beyond the bytes that arrived); returns that size.
-fn hold_decoded(ticket: &Ticket, message: &impl Message) -> Result<usize, IngestError> {
-    let len = message.encoded_len();
-    ticket.reserve_total(len)?;
-    Ok(len)
+/// Counts a decoded message of `len` bytes at that full size: tonic
+/// inflated a compressed one beyond the bytes that arrived.
+fn hold_decoded(ticket: &Ticket, len: usize) -> Result<(), IngestError> {
+    ticket.reserve_total(len)
 }
 
 /// Counts the call once and maps the error to its status.
@@ -86,7 +84,8 @@ impl IngestService for GrpcIngest {
         let outcome = async {
             let (tenant, ticket) = admitted(&request)?;
             let message = request.into_inner();
-            let len = hold_decoded(&ticket, &message)?;
+            let len = message.encoded_len();
+            hold_decoded(&ticket, len)?;
             let batch = message.batch.unwrap_or_default();
             let tenant_id = tenant.id.clone();
             let events = decode_request(&ticket, len, move || {

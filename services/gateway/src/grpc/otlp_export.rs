@@ -19,7 +19,7 @@ use tonic::codegen::{BoxFuture, Service};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Status};
 
-use super::{ROUTE_GRPC_OTLP, admitted, finish};
+use super::{ROUTE_GRPC_OTLP, admitted, finish, hold_decoded};
 use crate::clock::now_unix_ns;
 use crate::ingest::{Format, accept_events, decode_request};
 use crate::state::GatewayState;
@@ -89,9 +89,7 @@ impl UnaryService<Bytes> for Export {
             let outcome = async {
                 let (tenant, ticket) = admitted(&request)?;
                 let message = request.into_inner();
-                // Counted at its full size: tonic inflated a compressed
-                // message beyond the bytes that arrived.
-                ticket.reserve_total(message.len())?;
+                hold_decoded(&ticket, message.len())?;
                 let tenant_id = tenant.id.clone();
                 let events = decode_request(&ticket, message.len(), move || {
                     causeway_model::decode_otlp_protobuf_events(&message, &tenant_id, now_unix_ns())
